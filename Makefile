@@ -1,0 +1,44 @@
+# The Gated Community: two commands on a fresh machine.
+#   make book   set up, then build the site (every chapter executed, warnings are errors)
+#   make test   set up, then run every test
+#   make bench  set up, then print the speed ratios
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
+JOBS   ?= auto
+
+.PHONY: setup book test test-fast bench lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -m "not slow"
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+lock:
+	$(PYTHON) -m venv /tmp/gated-community-lock && /tmp/gated-community-lock/bin/pip install -q -r requirements.in
+	{ echo "# Exact pins of everything the book, the engine and the tests need (generated from requirements.in by 'make lock')."; \
+	  /tmp/gated-community-lock/bin/pip freeze --exclude-editable; } > requirements.txt
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,447 @@
+"""The mock AWS account every chapter and exercise runs against: moto, sealed off from the real AWS.
+
+``sandbox.start()`` at the top of a chapter gives the reader a private account (``123456789012`` in ``us-east-1``)
+with AWS's managed policies loaded. While it runs:
+
+* every botocore call is answered by moto, after passing through the sandbox's gates (the gatehouse is one);
+* the credentials are the sandbox's own: real ones in the environment or in ``~/.aws`` are never read;
+* any attempt to open a connection to an address other than loopback fails at once, naming the sandbox;
+* ids come from a seeded generator, so a chapter prints the same role ids from build to build;
+* time is the sandbox clock, which can be moved forward to make temporary credentials expire.
+
+``stop()`` puts the process back exactly as it found it. Outside a running sandbox, any AWS call from a process
+that imported ``grader`` is refused with a clear error instead of reaching the real AWS.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import os
+import socket
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import boto3
+import botocore.credentials
+from botocore.handlers import BUILTIN_HANDLERS
+
+from grader.errors import SandboxNetworkBlocked, SandboxNotRunning, show_errors_plainly
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+ADMIN_ACCESS_KEY_ID = "AKIASANDBOXADMIN0001"
+ADMIN_SECRET_ACCESS_KEY = "sandbox/administrator/not-a-real-secret-key"
+ADMIN_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
+DEFAULT_SEED = 20240611
+
+# Variables that could steer botocore towards real credentials or a real endpoint. All of them are removed while
+# the sandbox runs (and put back by stop()); the sandbox then sets only the ones it means.
+_CREDENTIAL_VARIABLES = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+    "AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CA_BUNDLE", "AWS_SSO_SESSION",
+    "MOTO_ACCOUNT_ID",
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The clock
+
+
+class Clock:
+    """The sandbox's time: the machine's time plus however far the book has moved it forward.
+
+    Temporary credentials expire on this clock, and botocore's own refresh logic reads it too (the sandbox points
+    ``botocore.credentials._local_now`` at it), so moving it forward shows expiry and renewal as they happen on AWS.
+    """
+
+    def __init__(self) -> None:
+        self._offset = _dt.timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> _dt.datetime:
+        return _dt.datetime.now(_dt.timezone.utc) + self._offset
+
+    def advance(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0) -> _dt.datetime:
+        step = _dt.timedelta(seconds=seconds, minutes=minutes, hours=hours)
+        if step < _dt.timedelta(0):
+            raise ValueError("The sandbox clock only moves forward: give a positive number of seconds, minutes or hours.")
+        with self._lock:
+            self._offset += step
+        return self.now()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = _dt.timedelta(0)
+
+    @property
+    def offset(self) -> _dt.timedelta:
+        return self._offset
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The network guard
+
+
+def _is_loopback_host(host: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    if host in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _blocked(target: Any) -> SandboxNetworkBlocked:
+    return SandboxNetworkBlocked(
+        f"The sandbox blocked a connection to {target!r}: while the sandbox runs, nothing leaves this machine. "
+        "Every AWS call is answered by the mock account, so no real endpoint is needed; if you meant to reach a "
+        "service of your own, run it on 127.0.0.1."
+    )
+
+
+class NetworkGuard:
+    """Refuses, at once, every connection to an address that is not loopback.
+
+    It patches the Python-level socket entry points that HTTP libraries use (``socket.create_connection``,
+    ``socket.getaddrinfo`` and ``socket.socket.connect``/``connect_ex``/``sendto``). Name resolution of a remote
+    host is refused too, because a DNS query is itself traffic leaving the machine.
+    """
+
+    def __init__(self) -> None:
+        self._saved: dict[tuple[Any, str], Any] = {}
+
+    @property
+    def active(self) -> bool:
+        return bool(self._saved)
+
+    def install(self) -> None:
+        if self.active:
+            return
+        sock_cls = socket.socket
+        original_connect = sock_cls.connect
+        original_connect_ex = sock_cls.connect_ex
+        original_sendto = sock_cls.sendto
+        original_getaddrinfo = socket.getaddrinfo
+        original_create_connection = socket.create_connection
+
+        def _check_address(sock: socket.socket, address: Any) -> None:
+            if sock.family == socket.AF_UNIX:
+                return
+            host = address[0] if isinstance(address, tuple) else address
+            if not _is_loopback_host(host):
+                raise _blocked(address)
+
+        def connect(sock, address):
+            _check_address(sock, address)
+            return original_connect(sock, address)
+
+        def connect_ex(sock, address):
+            _check_address(sock, address)
+            return original_connect_ex(sock, address)
+
+        def sendto(sock, data, *args):
+            address = args[-1]
+            _check_address(sock, address)
+            return original_sendto(sock, data, *args)
+
+        def getaddrinfo(host, *args, **kwargs):
+            if host is not None and not _is_loopback_host(host):
+                raise _blocked(host)
+            return original_getaddrinfo(host, *args, **kwargs)
+
+        def create_connection(address, *args, **kwargs):
+            if not _is_loopback_host(address[0]):
+                raise _blocked(address)
+            return original_create_connection(address, *args, **kwargs)
+
+        self._saved = {
+            (sock_cls, "connect"): original_connect,
+            (sock_cls, "connect_ex"): original_connect_ex,
+            (sock_cls, "sendto"): original_sendto,
+            (socket, "getaddrinfo"): original_getaddrinfo,
+            (socket, "create_connection"): original_create_connection,
+        }
+        sock_cls.connect = connect
+        sock_cls.connect_ex = connect_ex
+        sock_cls.sendto = sendto
+        socket.getaddrinfo = getaddrinfo
+        socket.create_connection = create_connection
+
+    def remove(self) -> None:
+        for (owner, name), original in self._saved.items():
+            setattr(owner, name, original)
+        self._saved = {}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The front door: every botocore request of the process passes here
+
+
+Gate = Callable[["Sandbox", Any], Optional[tuple]]
+"""A gate sees each request before moto does: ``gate(sandbox, request)`` returns ``None`` to let it through, or a
+``(status, headers, body)`` response to answer it itself (a refusal, say)."""
+
+
+@dataclass
+class CallRecord:
+    """What the sandbox saw of one request: enough to prove whose credentials were used, never the secret."""
+
+    method: str
+    url: str
+    access_key_id: Optional[str]
+
+
+def _access_key_of(request: Any) -> Optional[str]:
+    auth = request.headers.get("Authorization") or request.headers.get("authorization")
+    if isinstance(auth, bytes):
+        auth = auth.decode("utf-8", "replace")
+    if auth and "Credential=" in auth:
+        return auth.split("Credential=", 1)[1].split("/", 1)[0]
+    return None
+
+
+_current: Optional["Sandbox"] = None
+_front_door_lock = threading.RLock()
+
+
+def _refuse_without_sandbox(request: Any = None, **_: Any) -> None:
+    """A before-send handler, placed ahead of moto's: no running sandbox means no AWS call at all."""
+    from moto.core.models import botocore_stubber
+
+    if _current is None and not botocore_stubber.enabled:
+        url = getattr(request, "url", "an AWS endpoint")
+        raise SandboxNotRunning(
+            f"No sandbox is running, so this AWS call ({url}) was stopped before it left the machine. "
+            "Run `from grader import sandbox; sandbox.start()` first (the first code cell of every chapter does)."
+        )
+    return None
+
+
+def _install_front_door() -> None:
+    """Put the no-sandbox guard ahead of moto in botocore's built-in handlers, once per process."""
+    from moto.core.models import botocore_stubber
+
+    entry = ("before-send", _refuse_without_sandbox)
+    if entry in BUILTIN_HANDLERS:
+        return
+    for index, handler_entry in enumerate(BUILTIN_HANDLERS):
+        if handler_entry[1] is botocore_stubber:
+            BUILTIN_HANDLERS.insert(index, entry)
+            break
+    else:
+        BUILTIN_HANDLERS.append(entry)
+
+    original = botocore_stubber.process_request
+
+    def process_request(request: Any):
+        sandbox = _current
+        if sandbox is not None:
+            sandbox.calls.append(CallRecord(request.method, request.url, _access_key_of(request)))
+            for gate in list(sandbox.gates):
+                answer = gate(sandbox, request)
+                if answer is not None:
+                    return answer
+        return original(request)
+
+    botocore_stubber.process_request = process_request
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The sandbox
+
+
+@dataclass
+class Sandbox:
+    """A running mock account. Get one from ``start()``; there is at most one per process."""
+
+    seed: int = DEFAULT_SEED
+    account_id: str = ACCOUNT_ID
+    region: str = REGION
+    clock: Clock = field(default_factory=Clock)
+    gates: list = field(default_factory=list)
+    calls: list = field(default_factory=list)
+    on_reset: list = field(default_factory=list)
+    _mock: Any = None
+    _guard: NetworkGuard = field(default_factory=NetworkGuard)
+    _saved_environ: dict = field(default_factory=dict)
+    _saved_default_session: Any = None
+    _saved_local_now: Any = None
+    _config_dir: Optional[tempfile.TemporaryDirectory] = None
+
+    # -- life cycle --------------------------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        from moto import mock_aws
+        from moto.moto_api._internal import mock_random
+
+        self._saved_environ = dict(os.environ)
+        self._saved_default_session = boto3.DEFAULT_SESSION
+        self._saved_local_now = botocore.credentials._local_now
+        self._config_dir = tempfile.TemporaryDirectory(prefix="gated-community-aws-")
+        try:
+            self._seal_environment()
+            self._guard.install()
+            botocore.credentials._local_now = self.clock.now
+            boto3.DEFAULT_SESSION = None
+            mock_random.seed(self.seed)
+            self._mock = mock_aws(config={
+                "iam": {"load_aws_managed_policies": True},
+                "core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
+                         "reset_boto3_session": False},
+            })
+            self._mock.start()
+        except BaseException:
+            self._close()
+            raise
+
+    def _seal_environment(self) -> None:
+        for name in _CREDENTIAL_VARIABLES:
+            os.environ.pop(name, None)
+        empty = os.path.join(self._config_dir.name, "empty")
+        open(empty, "w").close()
+        os.environ.update({
+            "AWS_ACCESS_KEY_ID": ADMIN_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": ADMIN_SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            # Point botocore at empty files so that ~/.aws/credentials and ~/.aws/config are never opened.
+            "AWS_SHARED_CREDENTIALS_FILE": empty,
+            "AWS_CONFIG_FILE": empty,
+            # The administrator never asks a metadata service; code "on an instance" is configured explicitly.
+            "AWS_EC2_METADATA_DISABLED": "true",
+        })
+
+    def _close(self) -> None:
+        if self._mock is not None:
+            try:
+                self._mock.stop()
+            finally:
+                self._mock = None
+        self._guard.remove()
+        if self._saved_local_now is not None:
+            botocore.credentials._local_now = self._saved_local_now
+        boto3.DEFAULT_SESSION = self._saved_default_session
+        if self._saved_environ:
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+        if self._config_dir is not None:
+            self._config_dir.cleanup()
+            self._config_dir = None
+
+    def reset(self) -> "Sandbox":
+        """Empty the account and rewind the clock and the id generator: the state of a fresh ``start()``."""
+        from moto.moto_api._internal import mock_random
+
+        self._require_running()
+        self._mock.reset()
+        mock_random.seed(self.seed)
+        self.clock.reset()
+        self.calls.clear()
+        boto3.DEFAULT_SESSION = None
+        for hook in list(self.on_reset):
+            hook(self)
+        return self
+
+    def stop(self) -> None:
+        """Stop the sandbox and put environment, sockets, boto3 and botocore back as they were before start()."""
+        global _current
+        with _front_door_lock:
+            if _current is self:
+                _current = None
+            self._close()
+
+    @property
+    def running(self) -> bool:
+        return self._mock is not None and _current is self
+
+    def _require_running(self) -> None:
+        if not self.running:
+            raise SandboxNotRunning(
+                "This sandbox has been stopped. Start a new one with `sandbox.start()`."
+            )
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # -- conveniences for setup code ---------------------------------------------------------------------------
+
+    def admin_session(self) -> boto3.Session:
+        """A boto3 session with the account administrator's credentials: for the book's own scaffolding."""
+        self._require_running()
+        return boto3.Session(
+            aws_access_key_id=ADMIN_ACCESS_KEY_ID,
+            aws_secret_access_key=ADMIN_SECRET_ACCESS_KEY,
+            region_name=self.region,
+        )
+
+    def client(self, service: str, **kwargs: Any):
+        """An administrator's client for ``service``."""
+        return self.admin_session().client(service, **kwargs)
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<Sandbox account {self.account_id} in {self.region}, {state}>"
+
+
+def start(seed: int = DEFAULT_SEED, *, quiet: bool = False) -> Sandbox:
+    """Start the mock account (or, if one is running, reset it to a fresh state) and return it.
+
+    Running a chapter again from the top therefore starts from an empty account every time.
+    """
+    global _current
+    with _front_door_lock:
+        _install_front_door()
+        if _current is not None and _current.seed == seed:
+            return _current.reset()
+        if _current is not None:
+            _current.stop()
+        sandbox = Sandbox(seed=seed)
+        sandbox._open()
+        _current = sandbox
+        for hook in _on_start:
+            hook(sandbox)
+    show_errors_plainly()
+    return sandbox
+
+
+def stop() -> None:
+    """Stop the running sandbox, if any."""
+    if _current is not None:
+        _current.stop()
+
+
+def current() -> Sandbox:
+    """The running sandbox, or a clear error if there is none."""
+    if _current is None:
+        raise SandboxNotRunning(
+            "No sandbox is running. Start one with `from grader import sandbox; sandbox.start()`."
+        )
+    return _current
+
+
+_on_start: list[Callable[[Sandbox], None]] = []
+
+
+def on_start(hook: Callable[[Sandbox], None]) -> Callable[[Sandbox], None]:
+    """Register ``hook(sandbox)`` to run whenever a sandbox starts (the gatehouse installs its gate this way)."""
+    if hook not in _on_start:
+        _on_start.append(hook)
+    return hook
+
+
+_install_front_door()
