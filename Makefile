@@ -27,10 +27,10 @@ book: $(STAMP)
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) -m "not slow"
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not slow"
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -253,7 +253,15 @@ def _install_front_door() -> None:
                 answer = gate(sandbox, request)
                 if answer is not None:
                     return answer
-        return original(request)
+        answer = original(request)
+        if answer is None and sandbox is not None:
+            # moto does not serve this URL, so botocore would send it out: refuse here, where the message survives
+            # (botocore would otherwise wrap the socket error in a bare "Could not connect to the endpoint URL").
+            from urllib.parse import urlsplit
+
+            if not _is_loopback_host(urlsplit(request.url).hostname or ""):
+                raise _blocked(request.url)
+        return answer
 
     botocore_stubber.process_request = process_request
 
