@@ -1,0 +1,65 @@
+"""Decisions told for people: AWS's AccessDenied message forms, and a longer explanation for the book.
+
+The message forms are those on AWS's "Access denied error messages" page:
+
+    User: <caller ARN> is not authorized to perform: <action> on resource: <resource> because no <policy type>
+    allows the <action> action
+    User: <caller ARN> is not authorized to perform: <action> on resource: <resource> with an explicit deny in
+    <a/an> <policy type>
+
+When the resource is ``*`` the " on resource: ..." part is left out, as AWS does for actions without a resource.
+"""
+
+from __future__ import annotations
+
+__all__ = ["access_denied_message", "explain"]
+
+_ARTICLE = {"identity-based policy": "an", "resource-based policy": "a", "permissions boundary": "a",
+            "session policy": "a"}
+
+
+def access_denied_message(decision, caller_arn: str | None = None) -> str | None:
+    """The AccessDenied message AWS would return for a denied decision, or None when it was allowed."""
+    if decision.allowed:
+        return None
+    request = decision.request
+    who = caller_arn or request.principal
+    text = f"User: {who} is not authorized to perform: {request.action}"
+    if request.resource != "*":
+        text += f" on resource: {request.resource}"
+    ptype = decision.denied_by or "identity-based policy"
+    if decision.decision == "explicit-deny":
+        return f"{text} with an explicit deny in {_ARTICLE.get(ptype, 'a')} {ptype}"
+    return f"{text} because no {ptype} allows the {request.action} action"
+
+
+def explain(decision) -> str:
+    """A multi-line account of a decision: the request, the verdict, what matched and what did not."""
+    request = decision.request
+    lines = [f"Request: {request.principal} wants {request.action}"
+             + ("" if request.resource == "*" else f" on {request.resource}")]
+    if request.context:
+        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(request.context.items()))
+        lines.append(f"Context: {shown}")
+    if decision.policy_types:
+        lines.append("Policies considered: " + ", ".join(decision.policy_types))
+    verdict = {"allow": "ALLOWED", "explicit-deny": "DENIED (explicit deny)",
+               "implicit-deny": "DENIED (implicit deny: nothing allowed it)"}[decision.decision]
+    if decision.denied_by:
+        verdict += f", decided by the {decision.denied_by}"
+    lines.append(f"Decision: {verdict}")
+    lines.append(f"Why: {decision.reason}")
+    if decision.statements:
+        lines.append("Statements that applied:")
+        for st in decision.statements:
+            lines.append(f"  - {st.effect} {st.where}")
+            for detail in st.details:
+                lines.append(f"      {detail}")
+    if decision.misses and not decision.allowed:
+        lines.append("Allow statements that did not apply:")
+        for st in decision.misses:
+            lines.append(f"  - {st.where}: {'; '.join(st.details)}")
+    message = decision.access_denied_message()
+    if message:
+        lines.append(f"AWS would say: {message}")
+    return "\n".join(lines)
