@@ -281,6 +281,7 @@ class Sandbox:
     gates: list = field(default_factory=list)
     calls: list = field(default_factory=list)
     on_reset: list = field(default_factory=list)
+    on_stop: list = field(default_factory=list)
     _mock: Any = None
     _guard: NetworkGuard = field(default_factory=NetworkGuard)
     _saved_environ: dict = field(default_factory=dict)
@@ -366,9 +367,14 @@ class Sandbox:
         """Stop the sandbox and put environment, sockets, boto3 and botocore back as they were before start()."""
         global _current
         with _front_door_lock:
-            if _current is self:
-                _current = None
-            self._close()
+            hooks, self.on_stop[:] = list(self.on_stop), []
+            try:
+                for hook in hooks:  # e.g. the metadata endpoints close their servers while the account still exists
+                    hook(self)
+            finally:
+                if _current is self:
+                    _current = None
+                self._close()
 
     @property
     def running(self) -> bool:
