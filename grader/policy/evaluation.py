@@ -273,10 +273,19 @@ def evaluate(request: Request, identity_policies=(), resource_policy=None, permi
             parts.append(f"the session policy allows it too ({s_allow[0].where})")
         return ("; " + "; ".join(parts)) if parts else ""
 
-    def limit_failure() -> tuple[str, str]:
+    def limit_failure(granted: StatementResult | None = None) -> tuple[str, str]:
+        """An Allow was found but the boundary or the session policy leaves the request out."""
         if not boundary_ok:
-            return BOUNDARY, _nobody(BOUNDARY, _label(boundary, BOUNDARY), action_on, misses)
-        return SESSION, _nobody(SESSION, _label(session, SESSION), action_on, misses)
+            ptype, name = BOUNDARY, _label(boundary, BOUNDARY)
+        else:
+            ptype, name = SESSION, _label(session, SESSION)
+        shown = "the " + ptype + ("" if name == ptype else f" ({name})")
+        head = "implicit deny: "
+        if granted is not None:
+            head += f"{granted.where} allows it, but "
+        reason = f"{head}{shown} does not allow {action_on}"
+        tail = _miss_summary(misses, ptype)
+        return ptype, reason + (f"; {tail}" if tail else "")
 
     # 2. Services and other non-IAM callers: only the resource-based policy speaks for them.
     if not is_iam:
@@ -308,7 +317,7 @@ def evaluate(request: Request, identity_policies=(), resource_policy=None, permi
             if boundary_ok and session_ok:
                 return decide("allow", f"allow: {res_best.where} names the role: {', '.join(res_best.details)}"
                               + limits_text(), None, [res_best] + limits)
-            ptype, reason = limit_failure()
+            ptype, reason = limit_failure(res_best)
             return decide("implicit-deny", reason, ptype, [res_best])
         # The trust policy names the account: the caller's own policies must allow sts:AssumeRole too.
         if not id_allow:
@@ -320,7 +329,7 @@ def evaluate(request: Request, identity_policies=(), resource_policy=None, permi
             return decide("allow", f"allow: {res_best.where} trusts the account ({', '.join(res_best.details)}) "
                                    f"and {id_allow[0].where} allows it: {', '.join(id_allow[0].details)}"
                           + limits_text(), None, [res_best, id_allow[0]] + limits)
-        ptype, reason = limit_failure()
+        ptype, reason = limit_failure(id_allow[0])
         return decide("implicit-deny", reason, ptype, [res_best, id_allow[0]])
 
     # 4. The account root user has full access unless something denies it explicitly.
@@ -339,20 +348,18 @@ def evaluate(request: Request, identity_policies=(), resource_policy=None, permi
         return decide("allow", f"allow: {id_allow[0].where} allows it: {', '.join(id_allow[0].details)}"
                       + limits_text(), None, [id_allow[0]] + limits)
     if id_allow or (res_best is not None and res_best.how == ROLE):
-        ptype, reason = limit_failure()
         granted = id_allow[0] if id_allow else res_best
-        return decide("implicit-deny", f"{reason} (although {granted.where} allows it)", ptype, [granted])
-    reason = _nobody(IDENTITY, None, action_on, misses)
+        ptype, reason = limit_failure(granted)
+        return decide("implicit-deny", reason, ptype, [granted])
+    reason = _nobody(IDENTITY, action_on, misses)
     if res_best is not None:
         reason += (f"; {res_best.where} names only the account, which delegates the decision to identity-based "
                    "policies")
     return decide("implicit-deny", reason, IDENTITY, [])
 
 
-def _nobody(ptype: str, name: str | None, action_on: str, misses) -> str:
+def _nobody(ptype: str, action_on: str, misses) -> str:
     head = f"implicit deny: no {ptype} allows {action_on}"
-    if name and ptype != IDENTITY:
-        head = f"implicit deny: the {ptype} ({name}) does not allow {action_on}"
     tail = _miss_summary(misses, ptype)
     return head + (f"; {tail}" if tail else "")
 

@@ -135,12 +135,13 @@ class PrincipalSpec:
         if self.everyone:
             return EVERYONE, "*"
         best = None
+        # A web-identity caller is named by its provider (cognito-identity.amazonaws.com), which looks like a service.
+        if who.arn in self.federated:
+            return DIRECT, f"Federated {who.arn}"
         if who.kind == "service":
             if who.arn.lower() in self.services:
                 return DIRECT, f"Service {who.arn}"
             return None
-        if who.arn in self.federated:
-            return DIRECT, f"Federated {who.arn}"
         if who.arn in self.canonical:
             return DIRECT, f"CanonicalUser {who.arn}"
         for value in self.aws:
@@ -159,7 +160,7 @@ class PrincipalSpec:
         if self.everyone:
             return True
         if who.kind == "service":
-            return who.arn.lower() in self.services
+            return who.arn.lower() in self.services or who.arn in self.federated
         if who.kind == "other":
             return who.arn in self.federated or who.arn in self.canonical or who.arn in self.aws
         named = {how for how in (_aws_match(v, who) for v in self.aws) if how}
