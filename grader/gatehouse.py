@@ -1,0 +1,860 @@
+"""The gatehouse: every call to the sandbox is authorised by IAM policy before moto answers it.
+
+For each request the gatehouse works out, from the raw HTTP request alone (method, URL, headers, body):
+
+* **who is calling**, from the access key id in the SigV4 ``Authorization`` header: the sandbox administrator
+  (unrestricted: the book's scaffolding), an IAM user's access key, or a role session minted by STS (``AssumeRole``,
+  an instance profile, a task role), looked up in moto's own IAM and STS state. An expired session gets AWS's
+  ``ExpiredToken``; a key nobody issued gets ``InvalidClientTokenId``;
+* **what is asked**: the service (the signing name), the operation and its parameters (moto's routers and protocol
+  parsers, the same ones moto itself answers with), and from the service's table in ``grader.services`` the IAM
+  action(s), resource ARN(s) and context keys;
+* **the decision**, from ``grader.policy.evaluate`` with the caller's policies (inline, attached, group, boundary,
+  session policy) and the resource's policy (a bucket policy; a role's trust policy for ``sts:AssumeRole``).
+
+A refusal is answered in the service's own protocol, so botocore raises the ``ClientError`` AWS would cause, with
+AWS's words. Policy documents are validated before moto stores them (``MalformedPolicyDocument``), for every caller.
+Every decision is kept, per sandbox, so that ``why()`` can explain the last refusal.
+
+Because the gate only needs the raw request, the same ``judge()`` can guard a moto server on loopback.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+import hashlib
+import json
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Optional
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
+
+from grader import sandbox as _sandbox
+from grader.policy import Decision, MalformedPolicyDocument, Request, evaluate, explain, parse
+from grader.services import Call, Check, ResourcePolicy, ServiceTable, table_for
+
+__all__ = ["judge", "gate", "why", "decide", "last_decisions", "set_source_ip", "source_ip_for",
+           "DEFAULT_SOURCE_IP", "Entry", "Identity"]
+
+DEFAULT_SOURCE_IP = "203.0.113.10"
+"""The sandbox has no network, so aws:SourceIp is this documentation address (RFC 5737) unless set otherwise."""
+
+LOG_SIZE = 200
+
+# Operations AWS answers without a signature: they carry their own proof of identity (a token, an assertion).
+_UNSIGNED = {("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# State kept per sandbox: the decision log, the request counter, source addresses
+
+
+@dataclass
+class Entry:
+    """One call the gatehouse judged: who, what, and the decision(s) that were made."""
+
+    request_id: str
+    caller: str
+    service: str
+    operation: str
+    allowed: bool
+    code: Optional[str] = None                     # the error code of a refusal
+    message: Optional[str] = None                  # the error message of a refusal
+    decisions: list = field(default_factory=list)  # Decision objects, one per check
+    policies: list = field(default_factory=list)   # the names of the policies looked at
+    note: Optional[str] = None                     # what else the reader should know
+
+    @property
+    def decision(self) -> Optional[Decision]:
+        """The decision that settled the call: the first refusal, or the last allow."""
+        for decision in self.decisions:
+            if not decision.allowed:
+                return decision
+        return self.decisions[-1] if self.decisions else None
+
+
+class _State:
+    def __init__(self, sandbox: Any) -> None:
+        self.seed = getattr(sandbox, "seed", 0)
+        self.log: deque = deque(maxlen=LOG_SIZE)
+        self.counter = 0
+        self.default_ip = DEFAULT_SOURCE_IP
+        self.source_ips: dict[str, str] = {}
+        self.lock = threading.Lock()
+
+    def request_id(self) -> str:
+        # Deterministic, so that a chapter's saved outputs stay the same from build to build.
+        with self.lock:
+            self.counter += 1
+            n = self.counter
+        return str(uuid.UUID(bytes=hashlib.md5(f"gatehouse:{self.seed}:{n}".encode()).digest()))
+
+
+_states: dict[int, _State] = {}
+
+
+def _state(sandbox: Any) -> _State:
+    state = _states.get(id(sandbox))
+    if state is None:
+        state = _states[id(sandbox)] = _State(sandbox)
+    return state
+
+
+def set_source_ip(ip: str, who: Optional[str] = None) -> None:
+    """Set the aws:SourceIp the gatehouse reports: for everybody, or for one caller.
+
+    ``who`` may be an access key id, a session ARN (``arn:aws:sts::...:assumed-role/R/s``), a role ARN or a user ARN.
+    """
+    state = _state(_sandbox.current())
+    if who is None:
+        state.default_ip = ip
+    else:
+        state.source_ips[who] = ip
+
+
+def source_ip_for(identity: "Identity", sandbox: Any = None) -> str:
+    state = _state(sandbox or _sandbox.current())
+    for key in (identity.access_key_id, identity.arn, identity.principal_arn):
+        if key and key in state.source_ips:
+            return state.source_ips[key]
+    return state.default_ip
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Who is calling
+
+
+@dataclass
+class Identity:
+    """The caller, as IAM sees it, with the policies that apply to it."""
+
+    kind: str                       # "admin", "user" or "session"
+    arn: str                        # the caller ARN AWS names in its messages
+    principal_arn: str              # aws:PrincipalArn: the role ARN for a session
+    account: str
+    access_key_id: str = ""
+    userid: str = ""
+    username: Optional[str] = None
+    tags: dict = field(default_factory=dict)
+    identity_policies: list = field(default_factory=list)
+    permissions_boundary: Any = None
+    session_policy: Any = None
+    unreadable: list = field(default_factory=list)   # stored policies the engine could not read
+
+    @property
+    def policy_names(self) -> list:
+        names = [p.label for p in self.identity_policies]
+        if self.permissions_boundary is not None:
+            names.append(self.permissions_boundary.label)
+        if self.session_policy is not None:
+            names.append(self.session_policy.label)
+        return names
+
+
+class _Refused(Exception):
+    """A call stopped before any policy was read: bad or expired credentials, a request nobody can parse."""
+
+    def __init__(self, code: str, message: str, status: int = 403, note: Optional[str] = None):
+        super().__init__(message)
+        self.code, self.message, self.status, self.note = code, message, status, note
+
+
+def _iam(account: str):
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account]["aws"]
+
+
+def _sts(account: str):
+    from moto.sts.models import sts_backends
+
+    return sts_backends[account]["aws"]
+
+
+def _parse_stored(document: Any, kind: str, name: str, identity: Identity):
+    """Parse a policy moto has stored; one the engine cannot read is noted and left out, never a crash."""
+    try:
+        return parse(document, kind, name)
+    except MalformedPolicyDocument as exc:
+        identity.unreadable.append(f"{name}: {exc}")
+        return None
+
+
+def _managed_document(policy: Any) -> Optional[str]:
+    for version in getattr(policy, "versions", []):
+        if version.is_default:
+            return version.document
+    return None
+
+
+def _attach_policies(identity: Identity, owner: Any, what: str) -> None:
+    for name, document in owner.policies.items():
+        parsed = _parse_stored(document, "identity", f"inline policy '{name}' on {what}", identity)
+        if parsed is not None:
+            identity.identity_policies.append(parsed)
+    for arn, policy in owner.managed_policies.items():
+        parsed = _parse_stored(_managed_document(policy), "identity", f"managed policy {arn}", identity)
+        if parsed is not None:
+            identity.identity_policies.append(parsed)
+
+
+def _attach_boundary(identity: Identity, boundary_arn: Optional[str], account: str) -> None:
+    if not boundary_arn:
+        return
+    policy = _iam(account).managed_policies.get(boundary_arn)
+    document = _managed_document(policy) if policy is not None else None
+    if document is None:
+        # A boundary that names no policy allows nothing (AWS refuses to attach one; moto does not check).
+        document = '{"Version": "2012-10-17", "Statement": []}'
+    identity.permissions_boundary = _parse_stored(document, "boundary", f"permissions boundary {boundary_arn}",
+                                                  identity)
+
+
+def _tags(tag_list: Any) -> dict:
+    if isinstance(tag_list, dict):
+        tag_list = tag_list.get("Tags", [])
+    return {t["Key"]: t.get("Value", "") for t in tag_list or [] if isinstance(t, dict) and "Key" in t}
+
+
+def identify(sandbox: Any, access_key_id: str) -> Identity:
+    """The caller behind an access key id, with its policies; raises _Refused for a key AWS would not accept."""
+    account = sandbox.account_id
+    if access_key_id == _sandbox.ADMIN_ACCESS_KEY_ID:
+        return Identity("admin", _sandbox.ADMIN_ARN, _sandbox.ADMIN_ARN, account, access_key_id, account)
+    session = _sts(account).get_assumed_role_from_access_key(access_key_id)
+    if session is not None:
+        return _session_identity(sandbox, session)
+    iam = _iam(account)
+    for user in iam.users.values():
+        for key in user.access_keys:
+            if key.access_key_id == access_key_id and key.status == "Active":
+                return _user_identity(user, access_key_id)
+    raise _Refused("InvalidClientTokenId", "The security token included in the request is invalid.",
+                   note=f"No user or role session in this sandbox has the access key {access_key_id}.")
+
+
+def _expiry(session: Any) -> _dt.datetime:
+    expiration = session.expiration
+    return expiration if expiration.tzinfo else expiration.replace(tzinfo=_dt.timezone.utc)
+
+
+def _session_identity(sandbox: Any, session: Any) -> Identity:
+    expires = _expiry(session)
+    now = sandbox.clock.now()
+    if expires <= now:
+        raise _Refused("ExpiredToken", "The security token included in the request is expired",
+                       note=f"The credentials of {session.arn} expired at {expires:%Y-%m-%d %H:%M:%S} UTC; the "
+                            f"sandbox clock reads {now:%Y-%m-%d %H:%M:%S} UTC. Fresh credentials come from a new "
+                            "sts:AssumeRole, or from the instance metadata / container endpoint.")
+    account = session.account_id
+    iam = _iam(account)
+    role = _role_by_arn(iam, session.role_arn)
+    role_id = role.id if role is not None else "AROA" + "UNKNOWNROLE"
+    identity = Identity("session", session.arn, session.role_arn, account, session.access_key_id,
+                        f"{role_id}:{session.session_name}")
+    if role is not None:
+        identity.tags = _tags(role.tags)
+        _attach_policies(identity, role, f"role {role.name}")
+        _attach_boundary(identity, role.permissions_boundary_arn, account)
+    else:
+        identity.unreadable.append(f"the role {session.role_arn} no longer exists, so no policy grants anything")
+    if session.policy:
+        identity.session_policy = _parse_stored(session.policy, "session", "session policy", identity)
+    return identity
+
+
+def _user_identity(user: Any, access_key_id: str) -> Identity:
+    identity = Identity("user", user.arn, user.arn, user.account_id, access_key_id, user.id, username=user.name)
+    iam = _iam(user.account_id)
+    identity.tags = _tags(iam.tagger.list_tags_for_resource(user.arn))
+    _attach_policies(identity, user, f"user {user.name}")
+    for group in iam.groups.values():
+        if any(member.name == user.name for member in group.users):
+            _attach_policies(identity, group, f"group {group.name}")
+    _attach_boundary(identity, getattr(user, "permissions_boundary_arn", None), user.account_id)
+    return identity
+
+
+def _role_by_arn(iam: Any, arn: str) -> Any:
+    for role in iam.roles.values():
+        if role.arn == arn:
+            return role
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The account, as the service tables may read it
+
+
+class AccountView:
+    """Read-only questions the service tables ask about the account (names to ARNs, trust policies, buckets)."""
+
+    def __init__(self, account: str, region: str) -> None:
+        self.account = account
+        self.region = region
+
+    @property
+    def iam(self):
+        return _iam(self.account)
+
+    def role(self, name_or_arn: str) -> Any:
+        if not name_or_arn:
+            return None
+        if name_or_arn.startswith("arn:"):
+            return _role_by_arn(self.iam, name_or_arn)
+        for role in self.iam.roles.values():
+            if role.name == name_or_arn:
+                return role
+        return None
+
+    def role_arn(self, name: str, path: Optional[str] = None) -> str:
+        role = self.role(name) if name != "*" else None
+        if role is not None:
+            return role.arn
+        return f"arn:aws:iam::{self.account}:role{path or '/'}{name}"
+
+    def role_resource_tags(self, name: Optional[str]) -> dict:
+        role = self.role(name) if name else None
+        return {f"aws:ResourceTag/{k}": v for k, v in _tags(role.tags).items()} if role is not None else {}
+
+    def user_arn(self, name: str, path: Optional[str] = None) -> str:
+        user = self.iam.users.get(name)
+        if user is not None:
+            return user.arn
+        return f"arn:aws:iam::{self.account}:user{path or '/'}{name}"
+
+    def _instance_profile(self, reference: str) -> Any:
+        for profile in self.iam.instance_profiles.values():
+            if reference in (profile.name, profile.arn):
+                return profile
+        return None
+
+    def instance_profile_arn(self, name: str, path: Optional[str] = None) -> str:
+        profile = self._instance_profile(name)
+        if profile is not None:
+            return profile.arn
+        return f"arn:aws:iam::{self.account}:instance-profile{path or '/'}{name}"
+
+    def instance_profile_arn_of(self, reference: Optional[str]) -> Optional[str]:
+        if not reference:
+            return None
+        profile = self._instance_profile(reference)
+        if profile is not None:
+            return profile.arn
+        return reference if reference.startswith("arn:") else self.instance_profile_arn(reference)
+
+    def instance_profile_role_arns(self, reference: str) -> list:
+        profile = self._instance_profile(reference)
+        return [role.arn for role in profile.roles] if profile is not None else []
+
+    def managed_policy_document(self, arn: str) -> Optional[str]:
+        policy = self.iam.managed_policies.get(arn)
+        return _managed_document(policy) if policy is not None else None
+
+    def bucket_policy(self, bucket: str) -> Optional[str]:
+        from moto.s3.models import s3_backends
+
+        found = s3_backends[self.account]["aws"].buckets.get(bucket)
+        policy = getattr(found, "policy", None)
+        return policy.decode("utf-8") if isinstance(policy, bytes) else policy
+
+    def instance_of_association(self, association_id: str) -> Optional[str]:
+        from moto.ec2.models import ec2_backends
+
+        association = ec2_backends[self.account][self.region].iam_instance_profile_associations.get(association_id)
+        return association.instance_id if association is not None else None
+
+    def _task_definition(self, reference: str, call: Call) -> Any:
+        from moto.ecs.models import ecs_backends
+
+        try:
+            return ecs_backends[self.account][call.region].describe_task_definition(reference)
+        except Exception:  # not registered (yet): the ARN is built from the reference instead
+            return None
+
+    def task_definition_arn(self, reference: str, call: Call) -> str:
+        if reference.startswith("arn:"):
+            return reference
+        definition = self._task_definition(reference, call) if reference != "*" else None
+        if definition is not None:
+            return definition.arn
+        family = reference if ":" in reference else f"{reference}:*"
+        return f"arn:aws:ecs:{call.region}:{self.account}:task-definition/{family}"
+
+    def task_definition_roles(self, reference: str, call: Call) -> list:
+        definition = self._task_definition(reference, call) if reference else None
+        if definition is None:
+            return []
+        return [getattr(definition, "task_role_arn", None), getattr(definition, "execution_role_arn", None)]
+
+    def repository_policy(self, name: str, call: Call) -> Optional[str]:
+        from moto.ecr.models import ecr_backends
+
+        repository = ecr_backends[self.account][call.region].repositories.get(name)
+        return getattr(repository, "policy", None)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Reading the request
+
+
+@dataclass
+class _Raw:
+    method: str
+    url: str
+    headers: dict
+    body: Any
+
+    def header(self, name: str) -> Optional[str]:
+        value = self.headers.get(name)
+        if value is None:
+            lowered = name.lower()
+            for key, candidate in self.headers.items():
+                if key.lower() == lowered:
+                    value = candidate
+                    break
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        return value
+
+
+def _credential_scope(raw: _Raw) -> Optional[tuple]:
+    """(access key id, region, signing name) from the SigV4 Authorization header or a presigned URL's query."""
+    auth = raw.header("Authorization")
+    credential = None
+    if auth:
+        if "Credential=" not in auth:
+            raise _Refused("IncompleteSignature", "Authorization header requires 'Credential' parameter. "
+                           f"The header the sandbox received was: {auth[:80]!r}", 400)
+        credential = auth.split("Credential=", 1)[1].split(",", 1)[0].strip()
+    else:
+        query = parse_qs(urlsplit(raw.url).query)
+        if "X-Amz-Credential" in query:
+            credential = query["X-Amz-Credential"][0]
+    if credential is None:
+        return None
+    parts = credential.split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request" or not parts[0]:
+        raise _Refused("IncompleteSignature", f"The credential scope {credential!r} is not of the form "
+                       "AccessKeyId/date/region/service/aws4_request.", 400)
+    return parts[0], parts[2], parts[3]
+
+
+def _signing_name_from_host(raw: _Raw) -> Optional[str]:
+    host = (urlsplit(raw.url).hostname or "").lower()
+    labels = host.split(".")
+    for name in ("sts", "iam", "ec2", "ecs", "logs", "s3"):
+        if name in labels:
+            return name
+    if "ecr" in labels or "api.ecr" in host:
+        return "ecr"
+    return "s3" if ".s3." in f".{host}." or host.startswith("s3") else None
+
+
+def _operation(table: ServiceTable, raw: _Raw) -> tuple:
+    """(operation name, parameters), read with moto's router and protocol parser for the service."""
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.request import Request as MotoRequest
+    from moto.core.request import determine_request_protocol
+    from moto.core.routing import get_service_router
+    from moto.core.utils import get_service_model
+
+    # A streaming body (an S3 upload) is left alone: moto still has to read it, and no IAM check depends on it.
+    body = raw.body if isinstance(raw.body, (bytes, str)) or raw.body is None else b""
+    request = MotoRequest.from_primitives(raw.method, raw.url, raw.headers, body)
+    try:
+        operation, uri_params = get_service_router(table.model_name).match(request)
+    except Exception:
+        raise _Refused("InvalidAction", f"The sandbox could not tell which {table.model_name} operation this "
+                       f"request is ({raw.method} {raw.url}).", 400)
+    service_model = get_service_model(table.model_name)
+    protocol = determine_request_protocol(service_model, request.content_type)
+    parser = PROTOCOL_PARSERS[protocol](operation)
+    params = parser.parse({"method": request.method, "values": request.values, "headers": request.headers,
+                           "body": request.data, "url_path": request.path, "url_params": uri_params})
+    return operation.name, dict(params or {})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Answering in the service's own protocol
+
+
+def _protocol(table: Optional[ServiceTable], signing_name: Optional[str]) -> str:
+    from moto.core.utils import get_service_model
+
+    name = table.model_name if table else signing_name
+    try:
+        return get_service_model(name).protocol if name else "query"
+    except Exception:
+        return "query"
+
+
+def _answer(protocol: str, status: int, code: str, message: str, request_id: str) -> tuple:
+    headers = {"x-amzn-RequestId": request_id, "x-amz-request-id": request_id}
+    if protocol in ("json", "rest-json"):
+        headers.update({"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code})
+        return status, headers, json.dumps({"__type": code, "message": message})
+    headers["Content-Type"] = "text/xml"
+    code, message = escape(code), escape(message)
+    if protocol == "ec2":
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
+                f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
+    elif protocol == "rest-xml":
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code><Message>{message}</Message>'
+                f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>")
+    else:
+        body = (f'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+                f"<Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+    return status, headers, body
+
+
+# Each protocol's words for credentials AWS does not accept.
+_CREDENTIAL_ERRORS = {
+    ("ec2", "ExpiredToken"): ("RequestExpired", "Request has expired.", 400),
+    ("ec2", "InvalidClientTokenId"): ("AuthFailure", "AWS was not able to validate the provided access credentials",
+                                      401),
+    ("rest-xml", "ExpiredToken"): ("ExpiredToken", "The provided token has expired.", 400),
+    ("rest-xml", "InvalidClientTokenId"): ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not "
+                                           "exist in our records.", 403),
+    ("json", "ExpiredToken"): ("ExpiredTokenException", "The security token included in the request is expired",
+                               400),
+    ("json", "InvalidClientTokenId"): ("UnrecognizedClientException", "The security token included in the "
+                                       "request is invalid.", 400),
+}
+
+
+def _refusal_words(protocol: str, refused: _Refused) -> tuple:
+    words = _CREDENTIAL_ERRORS.get((protocol, refused.code))
+    if words is None and protocol == "rest-json":
+        words = _CREDENTIAL_ERRORS.get(("json", refused.code))
+    return words or (refused.code, refused.message, refused.status)
+
+
+def _denied_message(protocol: str, message: str) -> str:
+    if protocol == "ec2":  # EC2 puts its own sentence first
+        return f"You are not authorized to perform this operation. {message}"
+    return message
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Deciding
+
+
+def _context(sandbox: Any, identity: Identity, region: str, secure: bool) -> dict:
+    now = sandbox.clock.now()
+    context = {
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(calendar.timegm(now.utctimetuple())),
+        "aws:PrincipalArn": identity.principal_arn,
+        "aws:PrincipalAccount": identity.account,
+        "aws:PrincipalType": {"session": "AssumedRole", "user": "User", "admin": "Account"}[identity.kind],
+        "aws:userid": identity.userid,
+        "aws:RequestedRegion": region,
+        "aws:SourceIp": source_ip_for(identity, sandbox),
+        "aws:SecureTransport": "true" if secure else "false",
+        "aws:ViaAWSService": "false",
+    }
+    if identity.username:
+        context["aws:username"] = identity.username
+    for key, value in identity.tags.items():
+        context[f"aws:PrincipalTag/{key}"] = value
+    return context
+
+
+def _evaluate(identity: Identity, check: Check, context: dict) -> Decision:
+    resource_policy = None
+    if check.resource_policy is not None and check.resource_policy.text:
+        kind = "trust" if check.action.lower().startswith("sts:") else "resource"
+        resource_policy = parse(check.resource_policy.text, kind, check.resource_policy.name)
+    merged = dict(context)
+    merged.update({k: v for k, v in check.context.items() if v is not None})
+    return evaluate(Request(identity.arn, check.action, check.resource, merged),
+                    identity_policies=identity.identity_policies, resource_policy=resource_policy,
+                    permissions_boundary=identity.permissions_boundary, session_policy=identity.session_policy,
+                    account=identity.account)
+
+
+def _missing_role_decision(identity: Identity, check: Check, context: dict) -> Decision:
+    """sts:AssumeRole on a role that does not exist: there is no trust policy, so nothing can allow it."""
+    empty = parse({"Version": "2012-10-17", "Statement": []}, "trust", f"trust policy of {check.resource} "
+                  "(no such role)")
+    return evaluate(Request(identity.arn, check.action, check.resource, {**context, **check.context}),
+                    identity_policies=identity.identity_policies, resource_policy=empty,
+                    permissions_boundary=identity.permissions_boundary, session_policy=identity.session_policy,
+                    account=identity.account)
+
+
+def _validate_documents(rule: Any, call: Call) -> None:
+    for text, kind, name in rule.policy_documents(call):
+        parse(text, kind, name)
+
+
+def _malformed_message(exc: MalformedPolicyDocument) -> str:
+    where = [w for w in (exc.policy, None if exc.statement is None else (
+        f"statement {exc.statement!r}" if isinstance(exc.statement, str) else f"statement #{exc.statement}"),
+        exc.field and f"field {exc.field}") if w]
+    problem = getattr(exc, "problem", str(exc))
+    return f"{', '.join(where).capitalize()}: {problem}" if where else problem
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The gate
+
+
+def judge(sandbox: Any, method: str, url: str, headers: Any, body: Any = None) -> Optional[tuple]:
+    """Authorise one raw HTTP request: None to let moto answer it, or the ``(status, headers, body)`` of a refusal."""
+    state = _state(sandbox)
+    raw = _Raw(method, url, dict(headers or {}), body)
+    table: Optional[ServiceTable] = None
+    signing_name: Optional[str] = None
+    try:
+        scope = _credential_scope(raw)
+        signing_name = scope[2] if scope else _signing_name_from_host(raw)
+        table = table_for(signing_name) if signing_name else None
+        return _judge(sandbox, state, raw, scope, table, signing_name)
+    except _Refused as refused:
+        protocol = _protocol(table, signing_name)
+        code, message, status = _refusal_words(protocol, refused)
+        request_id = state.request_id()
+        state.log.append(Entry(request_id, "", signing_name or "?", "?", False, code, message, note=refused.note))
+        return _answer(protocol, status, code, message, request_id)
+    except Exception as exc:  # the gatehouse must never crash a call: say what it could not understand
+        protocol = _protocol(table, signing_name)
+        request_id = state.request_id()
+        message = (f"The sandbox's gatehouse could not check this request ({method} {url}): "
+                   f"{type(exc).__name__}: {exc}")
+        state.log.append(Entry(request_id, "", signing_name or "?", "?", False, "InternalFailure", message))
+        # 400, not 500: botocore would retry a 500 several times, with pauses, for the same answer.
+        return _answer(protocol, 400, "InternalFailure", message, request_id)
+
+
+def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
+    if scope is None:
+        if table is None:
+            return None  # not an AWS service the gatehouse guards (moto, or the network guard, will answer)
+        operation, _ = _operation(table, raw)
+        if (signing_name, operation) in _UNSIGNED:
+            return None
+        raise _Refused("MissingAuthenticationToken", "Request is missing Authentication Token",
+                       note="The request carried no credentials. Every call in the sandbox must be signed, "
+                            "as on AWS.")
+    access_key_id, region, _ = scope
+    identity = identify(sandbox, access_key_id)
+    if table is None:
+        if identity.kind == "admin":
+            return None
+        raise _Refused("NotImplemented", f"The sandbox's gatehouse has no table for the service {signing_name!r}, "
+                       "so it cannot check this call against IAM policies, and refuses it rather than guess. "
+                       "(Add grader/services/<service>.py to teach it.)", 400)
+    operation, params = _operation(table, raw)
+    rule = table.rule(operation)
+    call = Call(signing_name, operation, params, identity.account, region, AccountView(identity.account, region),
+                caller=identity.arn)
+    if rule is None:
+        if identity.kind == "admin":
+            return None
+        raise _Refused("NotImplemented", f"The sandbox's gatehouse does not know which resource "
+                       f"{table.prefix}:{operation} acts on yet, so it cannot check it against IAM policies and "
+                       f"refuses it rather than guess. (Add {operation} to grader/services/{signing_name}.py.)", 400)
+
+    request_id = state.request_id()
+    protocol = _protocol(table, signing_name)
+    entry = Entry(request_id, identity.arn, signing_name, operation, True, policies=identity.policy_names)
+    if identity.unreadable:
+        entry.note = "Left out: " + "; ".join(identity.unreadable)
+
+    if identity.kind != "admin" and not rule.always_allowed:
+        context = _context(sandbox, identity, region, urlsplit(raw.url).scheme == "https")
+        for check in rule.checks(call):
+            if check.resource_policy is not None and check.resource_policy.missing:
+                decision = _missing_role_decision(identity, check, context)
+            else:
+                decision = _evaluate(identity, check, context)
+            entry.decisions.append(decision)
+            if check.resource_policy is not None and check.resource_policy.text:
+                if check.resource_policy.name not in entry.policies:
+                    entry.policies.append(check.resource_policy.name)
+            if not decision.allowed:
+                entry.allowed = False
+                entry.code = table.denied_code
+                entry.message = _denied_message(protocol, decision.access_denied_message(identity.arn))
+                state.log.append(entry)
+                return _answer(protocol, 400 if protocol in ("json", "rest-json") else 403, entry.code,
+                               entry.message, request_id)
+
+    try:
+        _validate_documents(rule, call)
+    except MalformedPolicyDocument as exc:
+        entry.allowed = False
+        entry.code = table.malformed_code
+        entry.message = _malformed_message(exc)
+        state.log.append(entry)
+        return _answer(protocol, 400, entry.code, entry.message, request_id)
+    state.log.append(entry)
+    return None
+
+
+def gate(sandbox: Any, request: Any) -> Optional[tuple]:
+    """The sandbox gate: botocore's prepared request, judged by its raw parts only."""
+    return judge(sandbox, request.method, request.url, request.headers, request.body)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Explaining and asking
+
+
+def last_decisions(n: Optional[int] = None) -> list:
+    """The calls most recently judged in the running sandbox, oldest first (each an ``Entry``)."""
+    entries = list(_state(_sandbox.current()).log)
+    return entries[-n:] if n else entries
+
+
+class Explanation(str):
+    """why()'s answer: plain text that a notebook shows as it is."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _request_id_of(error: Any) -> Optional[str]:
+    response = getattr(error, "response", None) or {}
+    return (response.get("ResponseMetadata") or {}).get("RequestId")
+
+
+def why(error: Any = None) -> Explanation:
+    """Explain a refused call: ``why(err)`` for a botocore ClientError, ``why()`` for the last refusal.
+
+    Says who called, which action on which resource, which policies were looked at, and which statement (or the
+    lack of one) decided, with the condition keys and values involved.
+    """
+    entries = list(_state(_sandbox.current()).log)
+    entry = None
+    if error is not None:
+        wanted = _request_id_of(error)
+        entry = next((e for e in reversed(entries) if e.request_id == wanted), None)
+        if entry is None:
+            return Explanation("The sandbox's gatehouse did not refuse this call (its request id is not in the "
+                               "gatehouse's log): the error came from the service itself, not from IAM. "
+                               f"It says: {error}")
+    else:
+        entry = next((e for e in reversed(entries) if not e.allowed), None)
+        if entry is None:
+            return Explanation("Nothing has been refused in this sandbox yet.")
+    return Explanation(_explain_entry(entry))
+
+
+def _explain_entry(entry: Entry) -> str:
+    lines = [f"Refused: {entry.service} {entry.operation} ({entry.code}, request {entry.request_id})"
+             if not entry.allowed else f"Allowed: {entry.service} {entry.operation} (request {entry.request_id})"]
+    if entry.caller:
+        lines.append(f"Caller: {entry.caller}")
+    if entry.message:
+        lines.append(f"AWS says: {entry.message}")
+    if entry.policies:
+        lines.append("Policies looked at: " + "; ".join(entry.policies))
+    if entry.note:
+        lines.append(entry.note)
+    decision = entry.decision
+    if decision is not None:
+        lines.append("")
+        lines.append(explain(decision))
+    return "\n".join(lines)
+
+
+def _identity_for(sandbox: Any, principal: Any) -> Identity:
+    """An Identity from whatever the reader has at hand: ARN, access key id, boto3 Session or credentials."""
+    if hasattr(principal, "get_credentials"):
+        principal = principal.get_credentials()
+    if hasattr(principal, "access_key"):
+        principal = principal.access_key
+    if not isinstance(principal, str):
+        raise TypeError("decide() needs a principal ARN, an access key id, or a boto3 Session; "
+                        f"got {type(principal).__name__}")
+    account = sandbox.account_id
+    if not principal.startswith("arn:"):
+        return identify(sandbox, principal)
+    if principal == _sandbox.ADMIN_ARN:
+        return identify(sandbox, _sandbox.ADMIN_ACCESS_KEY_ID)
+    for session in reversed(_sts(account).assumed_roles):
+        if session.arn == principal:
+            return _session_identity(sandbox, session)
+    iam = _iam(account)
+    for user in iam.users.values():
+        if user.arn == principal:
+            return _user_identity(user, "")
+    role = _role_by_arn(iam, principal)
+    if role is None and ":assumed-role/" in principal:
+        name = principal.split(":assumed-role/", 1)[1].split("/")[0]
+        role = next((r for r in iam.roles.values() if r.name == name), None)
+    if role is None:
+        raise ValueError(f"There is no user, role or role session {principal!r} in this sandbox.")
+    # A role ARN stands for a session of it with no session policy: name one, as AWS names every session.
+    session_arn = principal if ":assumed-role/" in principal else \
+        f"arn:aws:sts::{account}:assumed-role/{role.name}/playground"
+    identity = Identity("session", session_arn, role.arn, account, "", f"{role.id}:{session_arn.rsplit('/', 1)[-1]}",
+                        tags=_tags(role.tags))
+    _attach_policies(identity, role, f"role {role.name}")
+    _attach_boundary(identity, role.permissions_boundary_arn, account)
+    return identity
+
+
+def _resource_policy_for(action: str, resource: str, account: str, region: str) -> Optional[ResourcePolicy]:
+    view = AccountView(account, region)
+    if action.lower().startswith("sts:") and ":role/" in resource:
+        role = view.role(resource)
+        return ResourcePolicy(role.assume_role_policy_document if role else None,
+                              f"trust policy of role {role.name}" if role else "trust policy",
+                              missing=None if role else resource)
+    if resource.startswith("arn:aws:s3:::"):
+        bucket = resource[len("arn:aws:s3:::"):].split("/", 1)[0]
+        return ResourcePolicy(view.bucket_policy(bucket), f"bucket policy of {bucket}")
+    return None
+
+
+def decide(principal: Any, action: str, resource: str = "*", context: Optional[dict] = None) -> Decision:
+    """Would IAM allow this? Evaluated against the live sandbox state, without making the call.
+
+    ``principal`` is a user, role or role-session ARN, an access key id, or a boto3 Session. The request context is
+    the one the gatehouse would build (time, principal keys, region, source address), updated with ``context``.
+    The resource's policy (a bucket policy; a role's trust policy for sts:AssumeRole) is looked at too.
+    """
+    sandbox = _sandbox.current()
+    identity = _identity_for(sandbox, principal)
+    base = _context(sandbox, identity, sandbox.region, True)
+    base.update(context or {})
+    check = Check(action, resource, {}, _resource_policy_for(action, resource, sandbox.account_id, sandbox.region))
+    if identity.kind == "admin":
+        return evaluate(Request(identity.arn, action, resource, base), identity_policies=[parse(
+            {"Version": "2012-10-17", "Statement": [{"Sid": "SandboxAdministrator", "Effect": "Allow",
+                                                     "Action": "*", "Resource": "*"}]},
+            "identity", "the sandbox administrator's access")], account=identity.account)
+    if check.resource_policy is not None and check.resource_policy.missing:
+        return _missing_role_decision(identity, check, base)
+    return _evaluate(identity, check, base)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Installation: every sandbox gets the gatehouse
+
+
+def _install(sandbox: Any) -> None:
+    _states.pop(id(sandbox), None)
+    _state(sandbox)
+    if gate not in sandbox.gates:
+        sandbox.gates.append(gate)
+    if _on_reset not in sandbox.on_reset:
+        sandbox.on_reset.append(_on_reset)
+
+
+def _on_reset(sandbox: Any) -> None:
+    _states.pop(id(sandbox), None)
+
+
+_sandbox.on_start(_install)
+if _sandbox._current is not None:  # imported after a sandbox started: guard it too
+    _install(_sandbox._current)

@@ -1,0 +1,44 @@
+"""ECR's operations as ECR authorises them: image and layer actions on the repository ARN, the login token on ``*``.
+
+``GetAuthorizationToken`` has no resource (it opens the registry, not a repository); pulling an image is
+``BatchGetImage`` plus ``GetDownloadUrlForLayer`` (and ``BatchCheckLayerAvailability``) on the repository,
+``arn:aws:ecr:<region>:<registry>:repository/<name>``. A repository policy, where one is set, is the
+resource-based policy.
+"""
+
+from __future__ import annotations
+
+from . import Call, ResourcePolicy, Rule, ServiceTable, as_list
+
+
+def _repository(call: Call) -> list:
+    registry = call.param("registryId", call.account)
+    names = as_list(call.param("repositoryName")) or as_list(call.param("repositoryNames")) or ["*"]
+    return [f"arn:{call.partition}:ecr:{call.region}:{registry}:repository/{name}" for name in names]
+
+
+def _repository_policy(call: Call) -> ResourcePolicy:
+    name = call.param("repositoryName")
+    return ResourcePolicy(call.state.repository_policy(name, call) if name else None,
+                          f"repository policy of {name}")
+
+
+def _rules() -> dict:
+    rules = {"GetAuthorizationToken": Rule("ecr:GetAuthorizationToken"),
+             "DescribeRegistry": Rule("ecr:DescribeRegistry")}
+    for operation in ("BatchGetImage GetDownloadUrlForLayer BatchCheckLayerAvailability DescribeImages ListImages "
+                      "PutImage InitiateLayerUpload UploadLayerPart CompleteLayerUpload BatchDeleteImage "
+                      "CreateRepository DeleteRepository SetRepositoryPolicy GetRepositoryPolicy "
+                      "DeleteRepositoryPolicy DescribeRepositories TagResource ListTagsForResource").split():
+        rules[operation] = Rule(f"ecr:{operation}", _repository, resource_policy=_repository_policy)
+    rules["SetRepositoryPolicy"].documents = (_policy_text,)
+    return rules
+
+
+def _policy_text(call: Call) -> list:
+    text = call.params.get("policyText")
+    return [(text, "resource", "repository policy")] if text is not None else []
+
+
+TABLE = ServiceTable(signing_name="ecr", model_name="ecr", prefix="ecr", rules=_rules(),
+                     denied_code="AccessDeniedException")

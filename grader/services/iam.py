@@ -1,0 +1,125 @@
+"""IAM's operations as IAM authorises them: roles, policies, instance profiles, users and groups.
+
+Resource ARNs follow the Service Authorization Reference: ``arn:aws:iam::<account>:role/<path><name>`` and the like,
+with the path of the existing role (or of the one being created). Attaching, detaching and boundaries carry
+``iam:PolicyARN`` and ``iam:PermissionsBoundary``; ``AddRoleToInstanceProfile`` also needs ``iam:PassRole`` on the
+role, as the IAM API reference says.
+"""
+
+from __future__ import annotations
+
+from . import Call, Check, Rule, ServiceTable, document
+
+
+def _role(call: Call) -> list:
+    return [call.state.role_arn(call.param("RoleName", "*"), call.param("Path"))]
+
+
+def _user(call: Call) -> list:
+    name = call.param("UserName")
+    if name is None:  # GetUser, ListAccessKeys... with no UserName are about the caller
+        return [call.caller if ":user/" in call.caller else f"arn:{call.partition}:iam::{call.account}:user/*"]
+    return [call.state.user_arn(name, call.param("Path"))]
+
+
+def _group(call: Call) -> list:
+    path = call.param("Path", "/")
+    return [f"arn:{call.partition}:iam::{call.account}:group{path}{call.param('GroupName', '*')}"]
+
+
+def _instance_profile(call: Call) -> list:
+    return [call.state.instance_profile_arn(call.param("InstanceProfileName", "*"), call.param("Path"))]
+
+
+def _policy(call: Call) -> list:
+    if call.param("PolicyArn"):
+        return [call.param("PolicyArn")]
+    path = call.param("Path", "/")
+    return [f"arn:{call.partition}:iam::{call.account}:policy{path}{call.param('PolicyName', '*')}"]
+
+
+def _role_tags(call: Call) -> dict:
+    return call.state.role_resource_tags(call.param("RoleName"))
+
+
+def _policy_arn(call: Call) -> dict:
+    return {"iam:PolicyARN": call.param("PolicyArn")}
+
+
+def _boundary(call: Call) -> dict:
+    return {"iam:PermissionsBoundary": call.param("PermissionsBoundary")}
+
+
+def _request_tags(call: Call) -> dict:
+    tags = call.param("Tags") or []
+    context = {f"aws:RequestTag/{t.get('Key')}": t.get("Value", "") for t in tags if isinstance(t, dict)}
+    if tags:
+        context["aws:TagKeys"] = [t.get("Key") for t in tags if isinstance(t, dict)]
+    return context
+
+
+def _both(*parts):
+    return lambda call: {k: v for part in parts for k, v in part(call).items()}
+
+
+def _boundary_document(call: Call) -> list:
+    """A permissions boundary is named by ARN; the policy it names must be valid as a boundary."""
+    arn = call.param("PermissionsBoundary")
+    text = call.state.managed_policy_document(arn) if arn else None
+    return [(text, "boundary", f"permissions boundary {arn}")] if text else []
+
+
+def _pass_role_for_instance_profile(call: Call) -> list:
+    return [Check("iam:PassRole", call.state.role_arn(call.param("RoleName", "*")))]
+
+
+def _rules() -> dict:
+    rules = {}
+
+    def add(operations, resources, **kw):
+        for operation in operations.split():
+            rules[operation] = Rule(f"iam:{operation}", resources, **kw)
+
+    # Roles
+    add("CreateRole", _role, context=_both(_boundary, _request_tags),
+        documents=(document("AssumeRolePolicyDocument", "trust", "trust policy"), _boundary_document))
+    add("UpdateAssumeRolePolicy", _role, context=_role_tags,
+        documents=(document("PolicyDocument", "trust", "trust policy"),))
+    add("PutRolePolicy", _role, context=_role_tags, documents=(document("PolicyDocument", "identity"),))
+    add("AttachRolePolicy DetachRolePolicy", _role, context=_both(_role_tags, _policy_arn))
+    add("PutRolePermissionsBoundary", _role, context=_both(_role_tags, _boundary), documents=(_boundary_document,))
+    add("TagRole", _role, context=_both(_role_tags, _request_tags))
+    add("GetRole DeleteRole UpdateRole UpdateRoleDescription GetRolePolicy DeleteRolePolicy ListRolePolicies "
+        "ListAttachedRolePolicies ListInstanceProfilesForRole UntagRole ListRoleTags DeleteRolePermissionsBoundary",
+        _role, context=_role_tags)
+    add("ListRoles ListPolicies ListInstanceProfiles ListUsers ListGroups GetAccountAuthorizationDetails "
+        "GetAccountSummary ListAccountAliases GetAccountPasswordPolicy GetCredentialReport "
+        "GenerateCredentialReport", None)
+    # Instance profiles
+    add("CreateInstanceProfile", _instance_profile, context=_request_tags)
+    add("AddRoleToInstanceProfile", _instance_profile, also=_pass_role_for_instance_profile)
+    add("GetInstanceProfile DeleteInstanceProfile RemoveRoleFromInstanceProfile TagInstanceProfile "
+        "UntagInstanceProfile ListInstanceProfileTags", _instance_profile)
+    # Managed policies
+    add("CreatePolicy", _policy, context=_request_tags, documents=(document("PolicyDocument", "identity"),))
+    add("CreatePolicyVersion", _policy, documents=(document("PolicyDocument", "identity"),))
+    add("GetPolicy DeletePolicy GetPolicyVersion DeletePolicyVersion ListPolicyVersions SetDefaultPolicyVersion "
+        "ListEntitiesForPolicy TagPolicy UntagPolicy ListPolicyTags", _policy)
+    # Users
+    add("CreateUser", _user, context=_both(_boundary, _request_tags), documents=(_boundary_document,))
+    add("PutUserPolicy", _user, documents=(document("PolicyDocument", "identity"),))
+    add("AttachUserPolicy DetachUserPolicy", _user, context=_policy_arn)
+    add("PutUserPermissionsBoundary", _user, context=_boundary, documents=(_boundary_document,))
+    add("GetUser DeleteUser UpdateUser GetUserPolicy DeleteUserPolicy ListUserPolicies ListAttachedUserPolicies "
+        "CreateAccessKey DeleteAccessKey UpdateAccessKey ListAccessKeys TagUser UntagUser ListUserTags "
+        "ListGroupsForUser DeleteUserPermissionsBoundary CreateLoginProfile GetLoginProfile DeleteLoginProfile",
+        _user)
+    # Groups
+    add("PutGroupPolicy", _group, documents=(document("PolicyDocument", "identity"),))
+    add("AttachGroupPolicy DetachGroupPolicy", _group, context=_policy_arn)
+    add("CreateGroup GetGroup DeleteGroup GetGroupPolicy DeleteGroupPolicy ListGroupPolicies "
+        "ListAttachedGroupPolicies AddUserToGroup RemoveUserFromGroup", _group)
+    return rules
+
+
+TABLE = ServiceTable(signing_name="iam", model_name="iam", prefix="iam", rules=_rules())
