@@ -1,0 +1,62 @@
+"""Policy variables in Resource and Condition values, from tests/data/policy/variables.jsonl.
+
+Each case names the AWS page it encodes in its "source" field; the pages are:
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.policy import Request, evaluate
+from grader.policy.variables import Unresolved, parse_template, resolve
+
+DATA = Path(__file__).parent / "data" / "policy"
+CASES = [json.loads(line) for line in (DATA / "variables.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_variable_case(case):
+    assert case["source"].startswith("https://docs.aws.amazon.com/")
+    request = Request(case["principal"], case["action"], case["resource"], case.get("context") or {})
+    decision = evaluate(request, identity_policies=case.get("identity_policies") or [],
+                        resource_policy=case.get("resource_policy"),
+                        permissions_boundary=case.get("permissions_boundary"),
+                        session_policy=case.get("session_policy"))
+    assert decision.decision == case["expect"], decision.reason
+    assert decision.denied_by == case["denied_by"], decision.reason
+    assert decision.access_denied_message() == case.get("message")
+    for words in case.get("reason_contains", []):
+        assert words in decision.reason, f"{words!r} missing from: {decision.reason}"
+
+
+@pytest.mark.parametrize("text,context,expected", [
+    ("home/${aws:username}/", {"aws:username": ["Ann"]}, "home/Ann/"),
+    ("${ aws:username , 'x' }", {}, "x"),
+    ("${aws:PrincipalTag/team, 'it''s ''quoted'''}", {}, "it's 'quoted'"),
+    ("${*}${?}${$}", {}, "*?$"),
+    ("a${aws:x}b${aws:y}c", {"aws:x": ["1"], "aws:y": ["2"]}, "a1b2c"),
+    ("no variables here", {}, "no variables here"),
+    ("${unclosed", {}, "${unclosed"),
+])
+def test_template_substitution(text, context, expected):
+    parts = resolve(parse_template(text), context)
+    assert "".join(chunk for _, chunk in parts) == expected
+
+
+def test_substitution_is_done_once():
+    # A default that itself looks like a variable is not expanded again.
+    parts = resolve(parse_template("${aws:x, '${aws:y}'}"), {"aws:y": ["no"]})
+    assert "".join(chunk for _, chunk in parts) == "${aws:y}"
+
+
+def test_unresolved_variable_reports_its_key():
+    with pytest.raises(Unresolved) as caught:
+        resolve(parse_template("home/${aws:username}/"), {})
+    assert caught.value.key == "aws:username" and caught.value.source == "${aws:username}"
+
+
+def test_variables_off_means_literal():
+    assert parse_template("home/${aws:username}", variables=False) == (("lit", "home/${aws:username}"),)
