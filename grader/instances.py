@@ -5,8 +5,8 @@ profile is attached to it now, and which role is in that profile. EC2 keeps that
 instance and profile, so that is what :func:`instance_profile_of` reads.
 
 moto 5 gets three details of associations wrong, and a chapter that prints ``describe_instances`` after swapping
-a profile would teach the wrong thing. The corrections below wrap moto's own methods, are installed once when this
-module is imported, and can be taken out again with :func:`remove_moto_corrections`:
+a profile would teach the wrong thing. The corrections below wrap moto's own methods, are installed when a sandbox first
+starts, and can be taken out again with :func:`remove_moto_corrections`:
 
 * ``ReplaceIamInstanceProfileAssociation`` changed moto's association but not the instance, so
   ``describe_instances`` kept showing the old profile. On AWS the replacement is a new association (with a new
@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Optional
 
+from grader import sandbox as _sandbox
 from grader.errors import GatedCommunityError
 
 
@@ -148,4 +149,13 @@ def remove_moto_corrections() -> None:
 
 
 install_moto_corrections = _install
-_install()
+
+
+def _install_on_start(sandbox: Any) -> None:
+    _install()
+
+
+# Installed when a sandbox starts (importing moto's EC2 models is too slow for ``import grader``), or now if one runs.
+_sandbox.on_start(_install_on_start)
+if _sandbox._current is not None:
+    _install()
