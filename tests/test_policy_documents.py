@@ -90,6 +90,16 @@ def test_valid_documents_parse(kind, document):
     assert [s.effect for s in again.statements] == [s.effect for s in policy.statements]
 
 
+def test_empty_statement_list_allows_nothing():
+    policy = parse({"Version": V, "Statement": []}, kind="trust", name="trust policy of a missing role")
+    assert policy.statements == []
+    from grader.policy import Request, evaluate
+    decision = evaluate(Request("ec2.amazonaws.com", "sts:AssumeRole", "arn:aws:iam::123456789012:role/Gone"),
+                        resource_policy=policy)
+    assert decision.decision == "implicit-deny" and decision.denied_by == "resource-based policy"
+    assert "no statement matched" in decision.reason
+
+
 def test_parse_returns_a_policy_as_is():
     policy = parse(doc(stmt()))
     assert parse(policy) is policy
@@ -129,7 +139,6 @@ MALFORMED = [
                  '"Resource": "*"}}', None, None, ["'Effect' appears twice"]),
     ("identity", doc(stmt(), version="2024-01-01"), None, "Version", ["2012-10-17", "not a policy language version"]),
     ("identity", {"Version": V}, None, "Statement", ["no Statement"]),
-    ("identity", {"Version": V, "Statement": []}, None, "Statement", ["non-empty"]),
     ("identity", {"Version": V, "Statement": "Allow everything"}, None, "Statement", ["object"]),
     ("identity", doc(stmt(), Statment=[]), None, "Statment", ["unknown top-level element 'Statment'"]),
     ("identity", {"version": V, "Statement": [stmt()]}, None, "version",

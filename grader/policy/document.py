@@ -277,8 +277,9 @@ def _parse(document, kind: str, name: str | None) -> Policy:
     statements = document["Statement"]
     if isinstance(statements, dict):
         statements = [statements]
-    if not isinstance(statements, list) or not statements:
-        fail("Statement must be an object or a non-empty list of objects", field="Statement")
+    # An empty list is accepted: such a policy allows nothing (a role that does not exist has, in effect, one).
+    if not isinstance(statements, list):
+        fail("Statement must be an object or a list of objects", field="Statement")
 
     sids: dict[str, int] = {}
     variables = version == "2012-10-17"
