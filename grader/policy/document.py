@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import OrderedDict
 
 from .conditions import ConditionValueError, compile_condition
@@ -211,6 +212,7 @@ class _DuplicateKey(ValueError):
 
 _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 2048
+_CACHE_LOCK = threading.Lock()
 
 
 def parse(document, kind: str = "identity", name: str | None = None) -> Policy:
@@ -229,15 +231,17 @@ def parse(document, kind: str = "identity", name: str | None = None) -> Policy:
         except (TypeError, ValueError):
             key = None
     if key is not None:
-        cached = _CACHE.get(key)
-        if cached is not None:
-            _CACHE.move_to_end(key)
-            return cached
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is not None:
+                _CACHE.move_to_end(key)
+                return cached
     policy = _parse(document, kind, name)
     if key is not None:
-        _CACHE[key] = policy
-        if len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        with _CACHE_LOCK:  # the gatehouse may decide calls from several server threads at once
+            _CACHE[key] = policy
+            if len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
     return policy
 
 

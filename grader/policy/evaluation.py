@@ -14,7 +14,9 @@ The logic follows AWS's "Policy evaluation logic" and "Policy evaluation for req
 3. A role trust policy is a resource-based policy that must always allow (AWS: "IAM role trust policies ... must
    explicitly allow access for principals"): for sts:AssumeRole* nothing else can stand in for it.
 4. Services have no identity-based policies: for a service principal only the resource-based policy decides.
-5. Nothing allowed: implicit deny.
+5. A caller from another account than ``account`` needs both: the resource-based policy and its own
+   identity-based policies must allow (AWS: "Cross-account policy evaluation logic").
+6. Nothing allowed: implicit deny.
 
 The context is taken as given: evaluation adds no keys of its own (no clock, no source IP).
 """
@@ -301,7 +303,27 @@ def evaluate(request: Request, identity_policies=(), resource_policy=None, permi
                      _nobody_tail(misses, RESOURCE)
         return decide("implicit-deny", reason, RESOURCE, [])
 
-    # 3. Role trust policies must allow the assume-role family themselves.
+    # 3. A caller from another account needs both sides: its own identity-based policies (within its boundary and
+    #    session policy) and the resource's policy (AWS: "Cross-account policy evaluation logic").
+    if who.account is not None and who.account != account:
+        if res_best is None:
+            what = "trust policy" if trust_mode else RESOURCE
+            reason = (f"implicit deny: {request.principal} is in account {who.account}, not {account}, so the "
+                      f"{what} must allow it too, and " + _nobody_tail(misses, RESOURCE, action_on))
+            return decide("implicit-deny", reason, RESOURCE, [])
+        if not id_allow:
+            return decide("implicit-deny", f"implicit deny: {res_best.where} allows it, but a caller from another "
+                                           f"account also needs its own identity-based policy to allow it, and "
+                          + _nobody_tail(misses, IDENTITY, action_on), IDENTITY, [res_best])
+        if not (boundary_ok and session_ok):
+            ptype, reason = limit_failure(id_allow[0])
+            return decide("implicit-deny", reason, ptype, [res_best, id_allow[0]])
+        return decide("allow", f"allow: across accounts both sides allow it: {res_best.where} "
+                               f"({', '.join(res_best.details)}) and {id_allow[0].where} "
+                               f"({', '.join(id_allow[0].details)})" + limits_text(), None,
+                      [res_best, id_allow[0]] + limits)
+
+    # 4. Role trust policies must allow the assume-role family themselves.
     if trust_mode:
         if res_best is None:
             if resource is None:
@@ -332,12 +354,12 @@ def evaluate(request: Request, identity_policies=(), resource_policy=None, permi
         ptype, reason = limit_failure(id_allow[0])
         return decide("implicit-deny", reason, ptype, [res_best, id_allow[0]])
 
-    # 4. The account root user has full access unless something denies it explicitly.
+    # 5. The account root user has full access unless something denies it explicitly.
     if who.kind == "root":
         return decide("allow", "allow: the account root user has full access to its own account, and no policy "
                                "denies this explicitly", None, [])
 
-    # 5. Ordinary requests: a direct resource grant, a role grant within the limits, or identity-based policies.
+    # 6. Ordinary requests: a direct resource grant, a role grant within the limits, or identity-based policies.
     if res_best is not None and res_best.how in (EVERYONE, DIRECT):
         return decide("allow", f"allow: {res_best.where} names the caller directly, which grants access on its "
                                f"own within the account: {', '.join(res_best.details)}", None, [res_best])
