@@ -1,0 +1,211 @@
+"""The account as a check sees it: read through boto3 with the administrator's credentials, and IAM's decisions.
+
+Nothing here touches moto's internal objects, so a learner who patches moto (or this module's callers) in their own
+kernel changes nothing a check reads from the account. Decisions come from the gatehouse, which evaluates the live
+account; if the gatehouse is not installed in this build, they are evaluated here with ``grader.policy`` over the
+same documents, read through boto3.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+from urllib.parse import unquote
+
+from grader import sandbox as _sandbox
+from grader.checks import Missing
+
+ACCOUNT = _sandbox.ACCOUNT_ID
+SESSION = "grader-check"
+
+
+def _aws():
+    return _sandbox.current()
+
+
+_clients: dict = {}
+
+
+def client(service: str):
+    """An administrator's client, made once per sandbox and service (making one costs more than a check)."""
+    aws = _aws()
+    key = (id(aws), service)
+    if key not in _clients:
+        _clients.clear() if len(_clients) > 32 else None
+        _clients[key] = aws.client(service)
+    return _clients[key]
+
+
+def _document(value: Any) -> dict:
+    if isinstance(value, str):
+        value = json.loads(unquote(value))
+    return value or {}
+
+
+def role_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+def session_arn(role_name: str) -> str:
+    """Who a process wearing the role's badge is: an assumed-role session."""
+    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{SESSION}"
+
+
+def role(name: str) -> dict:
+    """The role (``get_role``), or :class:`Missing` naming the role."""
+    iam = client("iam")
+    try:
+        return iam.get_role(RoleName=name)["Role"]
+    except iam.exceptions.NoSuchEntityException:
+        raise Missing(f"There is no role {name!r} in the account yet: create it with iam.create_role(RoleName="
+                      f"{name!r}, AssumeRolePolicyDocument=...).") from None
+
+
+def role_exists(name: str) -> bool:
+    try:
+        role(name)
+        return True
+    except Missing:
+        return False
+
+
+def trust_policy(name: str) -> dict:
+    return _document(role(name).get("AssumeRolePolicyDocument"))
+
+
+def role_policies(name: str) -> list[tuple[str, dict]]:
+    """Every identity-based policy of the role: (label, document), inline ones first, then attached managed ones."""
+    iam = client("iam")
+    out = []
+    for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        doc = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+        out.append((f"inline policy {policy_name!r} of role {name}", _document(doc)))
+    for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+        out.append((f"managed policy {attached['PolicyName']} attached to role {name}",
+                    managed_policy_document(attached["PolicyArn"])))
+    return out
+
+
+def user_policies(name: str) -> list[tuple[str, dict]]:
+    iam = client("iam")
+    out = []
+    for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
+        doc = iam.get_user_policy(UserName=name, PolicyName=policy_name)["PolicyDocument"]
+        out.append((f"inline policy {policy_name!r} of user {name}", _document(doc)))
+    for attached in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
+        out.append((f"managed policy {attached['PolicyName']} attached to user {name}",
+                    managed_policy_document(attached["PolicyArn"])))
+    return out
+
+
+def managed_policy_document(arn: str) -> dict:
+    iam = client("iam")
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return _document(iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"])
+
+
+def attached_policy_names(name: str) -> list[str]:
+    return [p["PolicyName"] for p in client("iam").list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
+
+
+def bucket_policy(bucket: str) -> Optional[dict]:
+    s3 = client("s3")
+    try:
+        return _document(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchBucketPolicy", "NoSuchBucket"):
+            return None
+        raise
+
+
+def instance_profile(name: str) -> dict:
+    iam = client("iam")
+    try:
+        return iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    except iam.exceptions.NoSuchEntityException:
+        raise Missing(f"There is no instance profile {name!r} yet: create it with iam.create_instance_profile("
+                      f"InstanceProfileName={name!r}) and put the role in it with "
+                      "iam.add_role_to_instance_profile(...).") from None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Decisions
+
+
+class Verdict:
+    """What IAM decides for one request: ``allowed``, ``decision`` ("allow", "explicit-deny", "implicit-deny")."""
+
+    def __init__(self, decision: str, reason: str = ""):
+        self.decision = decision
+        self.reason = reason
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+    @property
+    def explicit_deny(self) -> bool:
+        return self.decision == "explicit-deny"
+
+    def __repr__(self) -> str:
+        return f"<Verdict {self.decision}: {self.reason}>"
+
+
+def decide(principal: str, action: str, resource: str, context: Optional[dict] = None) -> Verdict:
+    """IAM's decision on the live account: the gatehouse's own, when the gatehouse is part of this build.
+
+    A service principal (``ec2.amazonaws.com``) has no identity-based policies: only the resource's policy (for
+    sts:AssumeRole, the role's trust policy) decides, so that is evaluated here with ``grader.policy``.
+    """
+    if not principal.startswith("arn:"):
+        return _evaluate(principal, action, resource, context)
+    try:
+        from grader import gatehouse
+    except ImportError:
+        gatehouse = None
+    if gatehouse is None or not hasattr(gatehouse, "decide"):
+        return _evaluate(principal, action, resource, context)
+    try:
+        answer = gatehouse.decide(principal, action, resource, context)
+    except ValueError as error:  # no such user, role or session
+        return Verdict("implicit-deny", str(error))
+    return Verdict(getattr(answer, "decision", "allow" if answer.allowed else "implicit-deny"),
+                   str(getattr(answer, "reason", "")))
+
+
+def _evaluate(principal: str, action: str, resource: str, context: Optional[dict]) -> Verdict:
+    from grader.policy import Request, evaluate, parse
+
+    identity, boundary = [], None
+    if ":assumed-role/" in principal or ":role/" in principal:
+        name = principal.split(":assumed-role/", 1)[-1].split(":role/", 1)[-1].split("/")[0]
+        if not role_exists(name):
+            return Verdict("implicit-deny", f"there is no role {name}")
+        identity = [parse(doc, "identity", label) for label, doc in role_policies(name)]
+        arn = role(name).get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+        boundary = parse(managed_policy_document(arn), "boundary") if arn else None
+    elif ":user/" in principal:
+        identity = [parse(doc, "identity", label) for label, doc in user_policies(principal.rsplit("/", 1)[-1])]
+    resource_policy = None
+    if action.lower().startswith("sts:assumerole") and ":role/" in resource:
+        name = resource.rsplit("/", 1)[-1]
+        if not role_exists(name):
+            return Verdict("implicit-deny", f"there is no role {name}")
+        resource_policy = parse(trust_policy(name), "trust", f"trust policy of role {name}")
+    elif resource.startswith("arn:aws:s3:::"):
+        bucket = resource[len("arn:aws:s3:::"):].split("/", 1)[0]
+        document = bucket_policy(bucket)
+        resource_policy = parse(document, "resource", f"bucket policy of {bucket}") if document else None
+    decision = evaluate(Request(principal, action, resource, context), identity_policies=identity,
+                        resource_policy=resource_policy, permissions_boundary=boundary, account=ACCOUNT)
+    return Verdict(decision.decision, decision.reason)
+
+
+def role_may(role_name: str, action: str, resource: str, context: Optional[dict] = None) -> Verdict:
+    """May a process wearing the role's badge do ``action`` on ``resource``?"""
+    return decide(session_arn(role_name), action, resource, context)
+
+
+def may_assume(service_or_arn: str, role_name: str) -> Verdict:
+    """May ``service_or_arn`` (``ec2.amazonaws.com``, a user ARN...) assume the role? Its trust policy decides."""
+    return decide(service_or_arn, "sts:AssumeRole", role_arn(role_name))
