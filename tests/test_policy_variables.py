@@ -60,3 +60,16 @@ def test_unresolved_variable_reports_its_key():
 
 def test_variables_off_means_literal():
     assert parse_template("home/${aws:username}", variables=False) == (("lit", "home/${aws:username}"),)
+
+
+def test_variable_resolving_to_an_unreadable_value_fails_the_condition():
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                                                      "Condition": {"Bool": {"aws:SecureTransport": "${aws:x}"}}}]}
+    request = Request("arn:aws:iam::123456789012:user/Ann", "s3:GetObject", "*",
+                      {"aws:x": "perhaps", "aws:SecureTransport": "true"})
+    decision = evaluate(request, [policy])
+    assert decision.decision == "implicit-deny"
+    assert "'perhaps' is not valid for Bool" in decision.reason
+    request = Request("arn:aws:iam::123456789012:user/Ann", "s3:GetObject", "*",
+                      {"aws:x": "true", "aws:SecureTransport": "true"})
+    assert evaluate(request, [policy]).allowed

@@ -350,6 +350,8 @@ class Condition:
         except Unresolved as exc:
             return False, (f"{self.operator} {self.key}: the policy value {exc.source} cannot be resolved because its "
                            f"key {exc.why} → false")
+        except ConditionValueError as exc:  # a variable resolved to something the operator cannot read
+            return False, f"{self.operator} {self.key}: {exc} → false"
         if self.kind == "string_ic":
             values = [str(v).casefold() for v in values]
         if self.set_op == "ForAllValues":
