@@ -8,7 +8,7 @@ Each case names the AWS page it encodes in its "source" field; the pages are:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
-  https://docs.aws.amazon.com/IAM/latest/UserGuide/access-denied-error-messages.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
 """
 
 import json
