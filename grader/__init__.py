@@ -1,12 +1,26 @@
-"""The engine of The Gated Community: a mock AWS account that evaluates IAM, enforces it and hands out badges."""
+"""The engine of The Gated Community: a mock AWS account that evaluates IAM, enforces it and hands out badges.
 
-from grader import sandbox
-from grader import gatehouse  # every sandbox started from here on has the gatehouse at its door
-from grader.gatehouse import why
-from grader import instances  # describe_instances shows instance profiles as EC2 does
-from grader import credentials  # badges: the instance metadata service and the ECS container endpoint
-from grader import ecs  # the ECS agent; tasks hold still between describes
-from grader.credentials import in_task, on_instance
-from grader.ecs import ecs_agent
+Submodules load on first use: ``import grader.policy`` stays free of moto and boto3, while
+``from grader import sandbox`` (and ``sandbox.start()``) brings up the whole engine.
+"""
 
-__all__ = ["sandbox", "gatehouse", "why", "instances", "credentials", "ecs", "on_instance", "in_task", "ecs_agent"]
+import importlib
+
+_EXPORTS = {
+    "why": ("grader.gatehouse", "why"),
+    "on_instance": ("grader.credentials", "on_instance"),
+    "in_task": ("grader.credentials", "in_task"),
+    "ecs_agent": ("grader.ecs", "ecs_agent"),
+}
+_SUBMODULES = {"sandbox", "gatehouse", "instances", "credentials", "ecs", "policy", "errors"}
+
+__all__ = sorted(_SUBMODULES | set(_EXPORTS))
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module, attribute = _EXPORTS[name]
+        return getattr(importlib.import_module(module), attribute)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"grader.{name}")
+    raise AttributeError(f"module 'grader' has no attribute {name!r}")

@@ -418,6 +418,7 @@ def start(seed: int = DEFAULT_SEED, *, quiet: bool = False) -> Sandbox:
     Running a chapter again from the top therefore starts from an empty account every time.
     """
     global _current
+    _load_extensions()
     with _front_door_lock:
         _install_front_door()
         if _current is not None and _current.seed == seed:
@@ -449,6 +450,18 @@ def current() -> Sandbox:
 
 
 _on_start: list[Callable[[Sandbox], None]] = []
+
+# What a sandbox always has at its door: enforcement, the EC2 and ECS behaviour AWS shows, and badge delivery.
+# They are loaded when a sandbox starts, not when ``grader`` is imported, so that ``grader.policy`` stays a light,
+# dependency-free import (the browser build and the policy command line rely on that).
+EXTENSIONS = ("grader.gatehouse", "grader.instances", "grader.credentials", "grader.ecs")
+
+
+def _load_extensions() -> None:
+    import importlib
+
+    for name in EXTENSIONS:
+        importlib.import_module(name)
 
 
 def on_start(hook: Callable[[Sandbox], None]) -> Callable[[Sandbox], None]:
