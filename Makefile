@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 JOBS   ?= auto
 
-.PHONY: setup book test test-fast bench lock clean
+.PHONY: setup book test test-fast bench lock clean browser
 
 setup: $(STAMP)
 
@@ -23,11 +23,23 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $@
 
 book: $(STAMP)
+	$(PY) book/_ext/release_exercises.py
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -n $(JOBS) --dist loadfile
+
+# The browser tests drive Debian's headless Chromium; installed once, as root, if it is missing.
+browser:
+	@test -x /usr/bin/chromedriver -a -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing chromium and chromium-driver for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "make: the browser tests need /usr/bin/chromium and /usr/bin/chromedriver:"; \
+	    echo "      run 'sudo apt-get install -y chromium chromium-driver' (or 'make test-fast' to skip them)"; exit 1; \
+	  fi; }
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not slow"

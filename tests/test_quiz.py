@@ -157,6 +157,22 @@ def test_the_html_has_labelled_radios_a_live_region_and_no_injected_html():
     assert "<script>" not in page and "&lt;script&gt;" in page and "<b>A</b>" not in page
 
 
+def test_choices_are_shown_in_a_fixed_shuffled_order_unless_the_author_says_not():
+    many = "questions:\n  - id: many\n    prompt: Which?\n    choices:\n" + "".join(
+        f"      - {{text: c{i}, why: w{i}{', correct: true' if i == 0 else ''}}}\n" for i in range(8))
+    def order(text):
+        return re.findall(r'<label for="quiz-many-\d">(c\d)</label>', quiz.render_quiz(quiz.parse_quiz(text), "p"))
+    shuffled = order(many)
+    assert sorted(shuffled) == [f"c{i}" for i in range(8)] and shuffled != sorted(shuffled)
+    assert order(many) == shuffled, "the same page must come out the same on every build"
+    kept = many.replace("    prompt: Which?", "    prompt: Which?\n    shuffle: false")
+    assert order(kept) == [f"c{i}" for i in range(8)]
+    # Each explanation still belongs to its own choice.
+    page = quiz.render_quiz(quiz.parse_quiz(many), "p")
+    for index, text in enumerate(shuffled):
+        assert f'<div class="quiz-why" data-for="quiz-many-{index}" hidden><p>w{text[1:]}</p>' in page
+
+
 def test_every_quiz_file_in_the_book_is_valid_and_names_a_chapter():
     files = sorted((ROOT / "book" / "quizzes").glob("*.yml"))
     assert files, "no quiz files in book/quizzes"
@@ -215,6 +231,13 @@ def test_sphinx_warns_about_a_chapter_without_a_quiz_and_fails_under_w(tmp_path)
     result = _build(src, "-W")
     assert result.returncode != 0
     assert "chapter book/02_two has no self-check: add book/quizzes/02_two.yml" in result.stderr
+
+
+def test_sphinx_warns_about_a_quiz_named_after_no_page_when_a_chapter_has_its_number(tmp_path):
+    src = _sphinx_project(tmp_path, {"01_one": GOOD, "02_second": GOOD}, ["book/01_one", "book/02_two"])
+    result = _build(src, "-W", "--keep-going")
+    assert result.returncode != 0
+    assert "quiz file 02_second.yml matches no page, but book/02_two has the same number" in result.stderr
 
 
 def test_sphinx_reports_a_malformed_quiz_with_file_and_question(tmp_path):

@@ -10,7 +10,7 @@ A quiz file looks like this (prompts and explanations are Markdown; choices are 
       - id: deny-beats-allow              # unique in the file; becomes part of the HTML ids
         prompt: |
           The role policy allows `s3:*` and explicitly denies `s3:DeleteObject`. May the role delete?
-        choices:
+        choices:                          # shown in a fixed shuffled order; 'shuffle: false' keeps this one
           - text: "Yes: `s3:*` covers it"
             why: An explicit Deny wins over any Allow, however broad.
           - text: "No"
@@ -30,6 +30,7 @@ table of contents without a quiz file is a warning, so ``--warningiserror`` fail
 from __future__ import annotations
 
 import html
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ __all__ = ["QuizError", "Quiz", "Question", "Choice", "load_quiz", "parse_quiz",
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "_static"
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_QUESTION_KEYS = {"id", "kind", "prompt", "choices", "answer", "why_true", "why_false"}
+_QUESTION_KEYS = {"id", "kind", "prompt", "choices", "answer", "why_true", "why_false", "shuffle"}
 _CHOICE_KEYS = {"text", "correct", "why"}
 
 
@@ -61,6 +62,7 @@ class Question:
     id: str
     prompt: str
     choices: tuple[Choice, ...]
+    shuffle: bool = True
 
     @property
     def answer(self) -> Choice:
@@ -143,7 +145,10 @@ def _parse_question(raw: object, source: str, number: int) -> Question:
     texts = [c.text for c in choices]
     if len(set(texts)) != len(texts):
         raise QuizError(f"{where}: two choices have the same text")
-    return Question(id=qid, prompt=prompt, choices=choices)
+    shuffle = raw.get("shuffle", True)
+    if not isinstance(shuffle, bool):
+        raise QuizError(f"{where}: 'shuffle' must be true or false")
+    return Question(id=qid, prompt=prompt, choices=choices, shuffle=shuffle)
 
 
 def _parse_true_false(raw: dict, where: str, qid: str, prompt: str) -> Question:
@@ -154,7 +159,7 @@ def _parse_true_false(raw: dict, where: str, qid: str, prompt: str) -> Question:
         raise QuizError(f"{where}: 'answer' must be true or false")
     why_true = _text(raw.get("why_true"), f"{where}: 'why_true'")
     why_false = _text(raw.get("why_false"), f"{where}: 'why_false'")
-    return Question(id=qid, prompt=prompt, choices=(
+    return Question(id=qid, prompt=prompt, shuffle=False, choices=(
         Choice("True", answer is True, why_true),
         Choice("False", answer is False, why_false),
     ))
@@ -212,14 +217,19 @@ def render_quiz(quiz: Quiz, page: str) -> str:
         out.append(f'<legend class="quiz-legend">Question {number} of {total}</legend>')
         out.append(f'<div class="quiz-prompt" id="{qid}-prompt">{md.render(question.prompt)}</div>')
         out.append('<ul class="quiz-choices">')
-        for index, choice in enumerate(question.choices):
+        choices = list(question.choices)
+        if question.shuffle:
+            # The right answer should not always sit where the author wrote it; the order is fixed per question,
+            # so that the page is the same on every build.
+            random.Random(f"{slug}/{question.id}").shuffle(choices)
+        for index, choice in enumerate(choices):
             cid = f"{qid}-{index}"
             out.append(
                 f'<li class="quiz-choice"><input type="radio" name="{qid}" id="{cid}" value="{index}" '
                 f'data-correct="{"true" if choice.correct else "false"}">'
                 f'<label for="{cid}">{md.renderInline(choice.text)}</label></li>')
         out.append('</ul>')
-        for index, choice in enumerate(question.choices):
+        for index, choice in enumerate(choices):
             out.append(f'<div class="quiz-why" data-for="{qid}-{index}" hidden>{md.render(choice.why)}</div>')
         out.append(f'<div class="quiz-feedback" id="{qid}-feedback" role="status" aria-live="polite"></div>')
         answer = question.answer
