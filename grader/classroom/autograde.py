@@ -1,0 +1,234 @@
+"""autograde: grade every submission of an assignment in parallel, each in its own process, kernel and sandbox.
+
+How one batch runs:
+
+1. Each submission gets a private copy of the course (configuration, the assignment's source, a copy of the
+   gradebook, that submission) in a scratch folder, so parallel workers share no file and no sqlite database.
+2. Up to ``jobs`` workers run at once (``python -m grader.classroom.worker``), each in its own session. nbgrader's
+   ``Execute`` interrupts a cell at the per-cell timeout; the parent kills a worker's whole process group at the
+   per-notebook limit (its kernel, started in a session of its own, exits when its parent dies).
+3. As each worker finishes, the parent records it in the course, serially: nbgrader's own ``Autograde`` runs again
+   with ``Execute`` replaced by ``Replay`` (the worker's outputs are copied in), so nbgrader's ``SaveAutoGrades``
+   writes the gradebook and the autograded notebook lands in ``autograded/``, as ``nbgrader autograde`` would
+   leave them. A submission that could not be executed (time limit, dead kernel, crashed worker) is recorded the
+   same way with ``NotGraded``: zero points, and a note in its feedback that says why.
+
+One broken or hostile submission therefore costs its own points and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, TextIO
+
+from grader.classroom.course import Course, UserError
+
+CELL_TIMEOUT = 60
+NOTEBOOK_TIMEOUT = 300
+MAX_CHARS = 20000
+
+
+@dataclass
+class Graded:
+    student: str
+    score: float = 0.0
+    max_score: float = 0.0
+    seconds: float = 0.0
+    problem: Optional[str] = None
+
+
+@dataclass
+class Batch:
+    assignment: str
+    graded: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        problems = [g for g in self.graded if g.problem]
+        lines = [f"{self.assignment}: autograded {len(self.graded)} submission(s) in {self.seconds:.1f} s"]
+        lines += [f"  {g.student}: not graded: {g.problem}" for g in problems]
+        return "\n".join(lines)
+
+
+def submitted_students(course: Course, assignment: str) -> list[str]:
+    folder = course.folder("submitted")
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir()
+                  if not p.name.startswith(".") and (p / assignment).is_dir())
+
+
+def _require_released(course: Course, assignment: str) -> None:
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:
+            raise UserError(f"{assignment} is not in the gradebook yet: release it first "
+                            f"(python -m grader.classroom release {assignment}).") from None
+
+
+def _workdir(course: Course, assignment: str, student: str, scratch: Path, gradebook: Path) -> Path:
+    work = scratch / student
+    (work / "source").mkdir(parents=True)
+    shutil.copyfile(course.config_file, work / "nbgrader_config.py")
+    shutil.copytree(course.folder("source", assignment), work / "source" / assignment)
+    shutil.copytree(course.folder("submitted", student, assignment), work / "submitted" / student / assignment)
+    shutil.copyfile(gradebook, work / "gradebook.db")
+    return work
+
+
+def _run_worker(work: Path, assignment: str, student: str, cell_timeout: int, notebook_timeout: int,
+                max_chars: int) -> tuple[Optional[str], str]:
+    """Run one worker; return (problem or None, log)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("GATED_COMMUNITY_COURSE", None)
+    log_path = work / "worker.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grader.classroom.worker", str(work), assignment, student, str(cell_timeout),
+             str(max_chars)],
+            cwd=str(work), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        try:
+            process.wait(timeout=notebook_timeout)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            return (f"grading stopped after {notebook_timeout} s, the limit for one notebook; the cells that "
+                    "ran until then are not counted. Look for a cell that runs for a long time, or a loop that "
+                    "never ends.", log_path.read_text(errors="replace"))
+    log_text = log_path.read_text(errors="replace")
+    outcome_file = work / "outcome.json"
+    if not outcome_file.exists():
+        return f"the grading process stopped unexpectedly (exit code {process.returncode})", log_text
+    outcome = json.loads(outcome_file.read_text())
+    if outcome["success"]:
+        return None, log_text
+    return _explain_failure(outcome.get("log", "") + outcome.get("error", "")), log_text
+
+
+def _explain_failure(text: str) -> str:
+    if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
+        return ("the notebook's kernel stopped while it ran (a call to exit(), quit() or os._exit(), or a crash), "
+                "so its tests could not run")
+    last = [line for line in text.strip().splitlines() if line.strip()][-1:] or ["no message"]
+    return f"nbgrader could not execute the notebook: {last[0][:300]}"
+
+
+def _kill(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _record(course: Course, assignment: str, student: str, work: Path, problem: Optional[str]) -> None:
+    """Write one submission into the course's gradebook and autograded/ with nbgrader's own Autograde."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from grader.classroom.preprocessors import NotGraded, Replay
+
+    stand_in = NotGraded if problem else Replay
+    preprocessors = [stand_in if p is Execute else p for p in Autograde.autograde_preprocessors.make_dynamic_default()]
+    overrides = {"Autograde.autograde_preprocessors": preprocessors}
+    if problem:
+        overrides["NotGraded.reason"] = f"Grading stopped: {problem}."
+    else:
+        overrides["Replay.executed_dir"] = str(work / "autograded" / student / assignment)
+    result = course.api(**overrides).autograde(assignment, student, force=True, create=True)
+    if not result.get("success"):
+        raise RuntimeError(f"recording {student}'s submission failed:\n{result.get('log', '')}{result.get('error', '')}")
+
+
+def _scores(course: Course, assignment: str, student: str) -> tuple[float, float]:
+    with course.gradebook() as gb:
+        submission = gb.find_submission(assignment, student)
+        return float(submission.score), float(submission.max_score)
+
+
+class Progress:
+    """Plain-text progress on stderr: one line per submission as it is recorded."""
+
+    def __init__(self, total: int, stream: Optional[TextIO] = None):
+        self.total = total
+        self.done = 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.started = time.perf_counter()
+
+    def __call__(self, graded: Graded) -> None:
+        self.done += 1
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / self.done * (self.total - self.done)
+        status = f"{graded.score:g}/{graded.max_score:g}" if not graded.problem else "not graded"
+        width = 24
+        bar = "#" * int(width * self.done / max(self.total, 1))
+        print(f"[{bar:<{width}}] {self.done}/{self.total} {graded.student}: {status} "
+              f"({graded.seconds:.1f} s; about {left:.0f} s left)", file=self.stream, flush=True)
+
+
+def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional[list] = None,
+              cell_timeout: int = CELL_TIMEOUT, notebook_timeout: int = NOTEBOOK_TIMEOUT, max_chars: int = MAX_CHARS,
+              progress: Optional[Callable[[Graded], None]] = None) -> Batch:
+    course.require_assignment(assignment)
+    _require_released(course, assignment)
+    everyone = submitted_students(course, assignment)
+    if students:
+        unknown = sorted(set(students) - set(everyone))
+        if unknown:
+            raise UserError(f"No submission of {assignment} from {', '.join(unknown)} in {course.folder('submitted')}:"
+                            f" collect it first (python -m grader.classroom collect {assignment} PATH).")
+        everyone = [s for s in everyone if s in students]
+    if not everyone:
+        raise UserError(f"There are no submissions of {assignment} in {course.folder('submitted')}: collect them "
+                        f"first (python -m grader.classroom collect {assignment} PATH).")
+    if jobs < 1:
+        raise UserError("--jobs must be at least 1.")
+    batch = Batch(assignment)
+    report = progress or Progress(len(everyone))
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"autograde-{assignment}-") as scratch_name:
+        scratch = Path(scratch_name)
+        gradebook = scratch / "gradebook.template.db"
+        with course.gradebook():  # makes sure the database exists and is migrated
+            pass
+        shutil.copyfile(course.root / "gradebook.db", gradebook)
+        works = {s: _workdir(course, assignment, s, scratch, gradebook) for s in everyone}
+        record_lock = threading.Lock()
+
+        def run(student: str) -> tuple[str, Optional[str], float]:
+            begun = time.perf_counter()
+            problem, _ = _run_worker(works[student], assignment, student, cell_timeout, notebook_timeout, max_chars)
+            return student, problem, time.perf_counter() - begun
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run, s) for s in everyone]
+            for future in as_completed(futures):
+                student, problem, seconds = future.result()
+                with record_lock:  # the gradebook is written by one submission at a time
+                    try:
+                        _record(course, assignment, student, works[student], problem)
+                    except RuntimeError as error:
+                        problem = problem or str(error)
+                        _record(course, assignment, student, works[student], problem)
+                    score, max_score = _scores(course, assignment, student)
+                graded = Graded(student, score, max_score, seconds, problem)
+                batch.graded.append(graded)
+                report(graded)
+                shutil.rmtree(works[student], ignore_errors=True)
+    batch.graded.sort(key=lambda g: g.student)
+    batch.seconds = time.perf_counter() - started
+    return batch

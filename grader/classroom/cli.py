@@ -1,0 +1,116 @@
+"""The instructor's one command: ``python -m grader.classroom <release|collect|autograde|feedback|export> ...``.
+
+Every mistake a user can make (an unknown assignment, a missing file, a bad zip, an unknown student) is reported
+in one message that says what and how to fix it, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+from grader.classroom.course import Course, UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.classroom",
+        description="The course's grading pipeline, on nbgrader: release -> collect -> autograde -> feedback -> "
+                    "export.")
+    parser.add_argument("--course", metavar="DIR", help="the nbgrader course directory (default: exercises/)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    release = sub.add_parser("release", help="generate the student version and prove it (solution passes, "
+                                             "nothing leaks)")
+    release.add_argument("assignment", nargs="?")
+    release.add_argument("--all", action="store_true", help="every assignment in source/")
+    release.add_argument("--no-prove", action="store_true", help="skip running the solution (the leak scan "
+                                                                 "always runs)")
+
+    collect = sub.add_parser("collect", help="bring submitted notebooks into submitted/<student>/<assignment>/")
+    collect.add_argument("assignment")
+    collect.add_argument("path", help="a folder or zip: <student>.ipynb or <student>/<notebook>.ipynb")
+    collect.add_argument("--roster", help="CSV with a column id (default: students.csv in the course)")
+    collect.add_argument("--replace", action="store_true", help="replace submissions collected before (the earlier "
+                                                                "copies are kept in submitted/.replaced/)")
+
+    autograde = sub.add_parser("autograde", help="grade every submission in parallel")
+    autograde.add_argument("assignment")
+    autograde.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="submissions at once")
+    autograde.add_argument("--student", action="append", help="only this student (repeatable)")
+    autograde.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run")
+    autograde.add_argument("--notebook-timeout", type=int, default=300, help="seconds one submission may take")
+
+    feedback = sub.add_parser("feedback", help="HTML feedback per student (hidden tests never shown)")
+    feedback.add_argument("assignment")
+    feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+
+    export = sub.add_parser("export", help="grades as CSV")
+    export.add_argument("assignment", nargs="?")
+    export.add_argument("--all", action="store_true", help="every assignment")
+    export.add_argument("--output", help="write the CSV here (default: standard output)")
+    return parser
+
+
+def _assignments(course: Course, args) -> list[str]:
+    if args.all and args.assignment:
+        raise UserError("Give one assignment or --all, not both.")
+    if args.all:
+        return course.assignments()
+    if not args.assignment:
+        raise UserError(f"Name an assignment or pass --all. The assignments are: {', '.join(course.assignments())}.")
+    return [course.require_assignment(args.assignment)]
+
+
+def run(argv: Optional[list] = None) -> int:
+    args = _parser().parse_args(argv)
+    course = Course(args.course)
+    if args.command == "release":
+        from grader.classroom.release import release
+
+        failed = 0
+        for assignment in _assignments(course, args):
+            proof = release(course, assignment, prove=not args.no_prove)
+            print(proof.summary(), flush=True)
+            failed += not proof.ok
+        return 1 if failed else 0
+    if args.command == "collect":
+        from grader.classroom.collect import collect
+
+        print(collect(course, args.assignment, Path(args.path), args.roster and Path(args.roster),
+                      replace=args.replace).summary())
+        return 0
+    if args.command == "autograde":
+        from grader.classroom.autograde import autograde
+
+        batch = autograde(course, args.assignment, jobs=args.jobs, students=args.student,
+                          cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+        print(batch.summary())
+        return 0
+    if args.command == "feedback":
+        from grader.classroom.feedback import feedback
+
+        print(feedback(course, args.assignment, students=args.student).summary())
+        return 0
+    if args.command == "export":
+        from grader.classroom.export import export
+
+        text = export(course, _assignments(course, args), Path(args.output) if args.output else None)
+        if not args.output:
+            sys.stdout.write(text)
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Optional[list] = None) -> int:
+    try:
+        return run(argv)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,169 @@
+"""collect: bring a folder or zip of submitted notebooks into nbgrader's ``submitted/<student>/<assignment>/``.
+
+Accepted layouts (in a folder, or in a zip, possibly inside one enclosing folder as zipping a folder makes):
+
+* ``<student>.ipynb``: one notebook per student, named by the student's id;
+* ``<student>/<assignment>.ipynb``: one folder per student, as nbgrader's own exchange delivers them.
+
+Students must be on the roster (``students.csv`` in the course directory, or ``--roster FILE``: a CSV with a column
+``id``, and optionally ``first_name``, ``last_name``, ``email``). Nothing is copied unless everything checks out,
+and a submission that was already collected is replaced only with ``replace=True``, after a copy of it is kept in
+``submitted/.replaced/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import nbformat
+
+from grader.classroom.course import Course, UserError
+
+IGNORED = {".DS_Store", "Thumbs.db", "__MACOSX", ".ipynb_checkpoints"}
+
+
+@dataclass
+class Collected:
+    assignment: str
+    students: list = field(default_factory=list)
+    replaced: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"{self.assignment}: collected {len(self.students)} submission(s) into submitted/"
+        if self.replaced:
+            text += f"; replaced {len(self.replaced)} (the earlier copies are in submitted/.replaced/)"
+        return text
+
+
+def read_roster(course: Course, roster: Optional[Path] = None) -> dict[str, dict]:
+    path = Path(roster) if roster else course.root / "students.csv"
+    if not path.is_file():
+        raise UserError(f"There is no roster at {path}. Write a CSV with a header line 'id,first_name,last_name,email' "
+                        "and one student per line, or pass --roster FILE.")
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or "id" not in rows[0]:
+        raise UserError(f"The roster {path} needs a header line with a column 'id' (and optionally first_name, "
+                        "last_name, email), then one student per line.")
+    students = {}
+    for number, row in enumerate(rows, start=2):
+        sid = (row.get("id") or "").strip()
+        if not sid:
+            raise UserError(f"Line {number} of the roster {path} has no student id.")
+        students[sid] = {k: (row.get(k) or "").strip() or None for k in ("first_name", "last_name", "email")}
+    return students
+
+
+def _unpack(path: Path, scratch: Path, students: dict) -> Path:
+    if path.is_dir():
+        return path
+    if not path.exists():
+        raise UserError(f"There is no file or folder {path}: give the folder or the zip of submitted notebooks.")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path} is neither a folder nor a zip file. Give the folder of submitted notebooks, or a "
+                        "zip of it.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                target = (scratch / member).resolve()
+                if not str(target).startswith(str(scratch.resolve())):
+                    raise UserError(f"The zip {path} has an entry that points outside it ({member!r}); it was not "
+                                    "unpacked. Make a new zip of the submissions folder.")
+            archive.extractall(scratch)
+    except zipfile.BadZipFile as error:
+        raise UserError(f"The zip {path} cannot be read ({error}). Make a new zip of the submissions folder.") from None
+    entries = [p for p in scratch.iterdir() if p.name not in IGNORED]
+    if len(entries) == 1 and entries[0].is_dir() and entries[0].name not in students:
+        return entries[0]  # the enclosing folder zipping "submissions/" makes
+    return scratch
+
+
+def _find(folder: Path, assignment: str, notebooks: list[str]) -> tuple[dict, list]:
+    """Map student -> {notebook name: path}, and list what does not fit a layout."""
+    found: dict[str, dict] = {}
+    unexpected = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name in IGNORED or entry.name.startswith("."):
+            continue
+        if entry.is_file() and entry.suffix == ".ipynb":
+            if len(notebooks) != 1:
+                unexpected.append((entry, f"this assignment has several notebooks ({', '.join(notebooks)}): use "
+                                          "the layout <student>/<notebook>.ipynb"))
+                continue
+            found.setdefault(entry.stem, {})[notebooks[0]] = entry
+        elif entry.is_dir():
+            for item in sorted(entry.iterdir()):
+                if item.name in IGNORED or item.name.startswith("."):
+                    continue
+                if item.is_file() and item.suffix == ".ipynb" and item.stem in notebooks:
+                    found.setdefault(entry.name, {})[item.stem] = item
+                elif item.is_dir() and item.name == assignment:
+                    for inner in sorted(item.glob("*.ipynb")):
+                        if inner.stem in notebooks:
+                            found.setdefault(entry.name, {})[inner.stem] = inner
+                        else:
+                            unexpected.append((inner, f"the assignment has no notebook {inner.name}"))
+                else:
+                    expected = " or ".join(f"{n}.ipynb" for n in notebooks)
+                    unexpected.append((item, f"a student's folder should hold {expected}"))
+        else:
+            unexpected.append((entry, "only notebooks (.ipynb) and student folders are collected"))
+    return found, unexpected
+
+
+def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] = None,
+            replace: bool = False) -> Collected:
+    course.require_assignment(assignment)
+    students = read_roster(course, roster)
+    notebooks = course.notebook_names(assignment)
+    with tempfile.TemporaryDirectory(prefix="collect-") as scratch:
+        folder = _unpack(Path(path), Path(scratch), students)
+        found, unexpected = _find(folder, assignment, notebooks)
+        problems = [f"{entry.relative_to(folder)}: {why}" for entry, why in unexpected]
+        unknown = sorted(set(found) - set(students))
+        if unknown:
+            problems.append(f"not on the roster: {', '.join(unknown)}. Add them to the roster "
+                            f"({roster or course.root / 'students.csv'}) or rename their notebooks to a roster id.")
+        for student, files in sorted(found.items()):
+            for name, file in files.items():
+                try:
+                    nbformat.read(file, as_version=4)
+                except Exception as error:  # any unreadable notebook is the user's to fix
+                    problems.append(f"{file.relative_to(folder)} is not a readable notebook ({type(error).__name__}"
+                                    f": {str(error)[:120]}). Ask {student} to submit it again.")
+        existing = [s for s in found if course.folder("submitted", s, assignment).exists()]
+        if existing and not replace:
+            problems.append(f"already collected for {', '.join(sorted(existing))}: nothing was replaced. Pass "
+                            "--replace to replace them (the earlier copies are kept in submitted/.replaced/).")
+        if problems:
+            raise UserError(f"Nothing was collected from {path}, because:\n" +
+                            "\n".join(f"  - {p}" for p in problems) +
+                            "\nAccepted layouts: <student>.ipynb, or <student>/<notebook>.ipynb.")
+        if not found:
+            raise UserError(f"There are no submissions in {path}. Accepted layouts: <student>.ipynb, or "
+                            "<student>/<notebook>.ipynb.")
+        result = Collected(assignment)
+        stamp = _dt.datetime.now(_dt.timezone.utc)
+        with course.gradebook() as gb:
+            for student in sorted(found):
+                gb.update_or_create_student(student, **{k: v for k, v in students[student].items() if v})
+        for student, files in sorted(found.items()):
+            target = course.folder("submitted", student, assignment)
+            if target.exists():
+                keep = course.folder("submitted", ".replaced", stamp.strftime("%Y%m%dT%H%M%S%f"), student)
+                keep.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(target), str(keep))
+                result.replaced.append(student)
+            target.mkdir(parents=True)
+            for name, file in files.items():
+                shutil.copyfile(file, target / f"{name}.ipynb")
+            (target / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z") + "\n")
+            result.students.append(student)
+    return result
