@@ -209,3 +209,74 @@ def role_may(role_name: str, action: str, resource: str, context: Optional[dict]
 def may_assume(service_or_arn: str, role_name: str) -> Verdict:
     """May ``service_or_arn`` (``ec2.amazonaws.com``, a user ARN...) assume the role? Its trust policy decides."""
     return decide(service_or_arn, "sts:AssumeRole", role_arn(role_name))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# EC2 and ECS, as describe calls show them
+
+
+def instances_with_profile(profile_name: str) -> list[str]:
+    """Running (or pending) instances whose instance profile is ``profile_name``."""
+    found = []
+    for reservation in client("ec2").describe_instances()["Reservations"]:
+        for instance in reservation["Instances"]:
+            arn = (instance.get("IamInstanceProfile") or {}).get("Arn", "")
+            if arn.rsplit("/", 1)[-1] == profile_name and instance["State"]["Name"] in ("pending", "running"):
+                found.append(instance["InstanceId"])
+    return found
+
+
+def cluster_exists(cluster: str) -> bool:
+    clusters = client("ecs").describe_clusters(clusters=[cluster])["clusters"]
+    return any(c.get("status") == "ACTIVE" for c in clusters)
+
+
+def container_instances(cluster: str) -> list[str]:
+    """The EC2 instance ids registered in the cluster."""
+    ecs = client("ecs")
+    arns = ecs.list_container_instances(cluster=cluster)["containerInstanceArns"]
+    if not arns:
+        return []
+    described = ecs.describe_container_instances(cluster=cluster, containerInstances=arns)["containerInstances"]
+    return [c["ec2InstanceId"] for c in described]
+
+
+def task_definition(family: str) -> dict:
+    ecs = client("ecs")
+    try:
+        return ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+    except ecs.exceptions.ClientError:
+        raise Missing(f"There is no task definition {family!r} yet: register it with "
+                      f"ecs.register_task_definition(family={family!r}, taskRoleArn=..., containerDefinitions=[...])."
+                      ) from None
+
+
+def running_tasks(cluster: str, family: str) -> list[dict]:
+    ecs = client("ecs")
+    arns = ecs.list_tasks(cluster=cluster, family=family)["taskArns"]
+    if not arns:
+        return []
+    return [t for t in ecs.describe_tasks(cluster=cluster, tasks=arns)["tasks"] if t.get("lastStatus") != "STOPPED"]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Real calls with a badge: what code on the instance or in the task actually gets
+
+
+def caller_on_instance(instance_id: str) -> str:
+    """The ARN code on the instance is, from its metadata credentials; or why it has none."""
+    from grader.credentials import on_instance
+
+    try:
+        return on_instance(instance_id).client("sts").get_caller_identity()["Arn"]
+    except Exception as error:  # no badge is an answer, not a crash of the check
+        return f"no credentials ({type(error).__name__}: {str(error)[:200]})"
+
+
+def reads(session, bucket: str, key: str) -> bool:
+    """Does a real s3:GetObject with this session succeed?"""
+    try:
+        session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,83 @@
+"""Self-check for learners: ``check("two-layers-1")`` answers at once, ``panel("04-two-layers-capstone")`` in a widget.
+
+Only the visible aspects of a part are judged here, the same ones its visible test cell judges; the hidden tests'
+aspects stay for grading. Each answer is pass or fail with the feedback lines and, on a fail, the part's hint.
+The panel is plain ipywidgets 8 (buttons and output areas), so it works in JupyterLab 4, Notebook 7 and Binder
+without any frontend extension.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.checks import Result, find_part, parts_of
+
+__all__ = ["check", "panel", "Answer"]
+
+
+@dataclass
+class Answer:
+    """What a self-check says: ``passed``, the result with its feedback, and a hint when it did not pass."""
+
+    id: str
+    passed: bool
+    result: Result
+    hint: str
+
+    def text(self) -> str:
+        head = f"{'PASS' if self.passed else 'FAIL'} {self.id}: {self.result.title}"
+        lines = [head] + [f"  {line}" for line in self.result.feedback]
+        if not self.passed:
+            lines.append(f"  Hint: {self.hint}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self.text())
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+def check(id: str) -> Answer:
+    """Judge the visible aspects of part ``id`` (e.g. ``"protocol-1"``) on the running sandbox."""
+    part = find_part(id)
+    try:
+        result = part.run(hidden=False)
+    except Exception as error:  # a sandbox that is not running, say: the learner should read why, not a traceback
+        result = Result(part.id, part.title, 0, part.points, [f"✗ The check could not run: {error}"], False)
+    return Answer(part.id, result.passed, result, part.hint)
+
+
+def panel(assignment: str):
+    """An ipywidgets panel: one row per part of ``assignment``, each with a Check button and an output area."""
+    import ipywidgets as widgets
+
+    rows = []
+    buttons, outputs = {}, {}
+    for part in parts_of(assignment):
+        button = widgets.Button(description="Check", tooltip=f"Check {part.id}", icon="check",
+                                layout=widgets.Layout(width="90px"))
+        output = widgets.Output(layout=widgets.Layout(border="1px solid #ddd", padding="2px 6px"))
+        label = widgets.HTML(f"<b>{part.id}</b>: {_escape(part.title)} ({part.points:g} points)")
+
+        def on_click(_button, id=part.id, output=output):
+            answer = check(id)
+            output.outputs = ()  # clear_output() would wait for a frontend; this works with or without one
+            output.append_stdout(answer.text() + "\n")
+            output.answer = answer  # what the last click found, for tests and for the curious
+
+        button.on_click(on_click)
+        buttons[part.id], outputs[part.id] = button, output
+        rows.append(widgets.VBox([widgets.HBox([button, label]), output]))
+    box = widgets.VBox([widgets.HTML(f"<h4>Self-check: {_escape(assignment)}</h4>")] + rows)
+    box.buttons, box.outputs = buttons, outputs
+    return box
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
