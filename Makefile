@@ -51,6 +51,11 @@ lock:
 	$(PYTHON) -m venv /tmp/gated-community-lock && /tmp/gated-community-lock/bin/pip install -q -r requirements.in
 	{ echo "# Exact pins of everything the book, the engine and the tests need (generated from requirements.in by 'make lock')."; \
 	  /tmp/gated-community-lock/bin/pip freeze --exclude-editable; } > requirements.txt
+	rm -rf /tmp/gated-community-binder && $(PYTHON) -m venv /tmp/gated-community-binder
+	/tmp/gated-community-binder/bin/pip install -q -r binder/requirements.in -c requirements.txt
+	{ echo "# The lean runtime environment for Binder: what the chapters and exercises need to run, not the site builder."; \
+	  echo "# Generated from binder/requirements.in by 'make lock', pinned to the versions in requirements.txt."; \
+	  /tmp/gated-community-binder/bin/pip freeze --exclude-editable; } > binder/requirements.txt
 
 clean:
 	rm -rf _build .pytest_cache
