@@ -64,6 +64,7 @@ from typing import Any, Callable, Mapping, Optional, Union
 
 import boto3
 import botocore.credentials
+import botocore.loaders
 import botocore.session
 import botocore.utils
 
@@ -81,7 +82,7 @@ _ROLE_DOCS = "http://docs.aws.amazon.com/IAM/latest/UserGuide/RolesTroubleshooti
 
 __all__ = [
     "mint_role_session", "on_instance", "in_task", "environment_for_instance", "environment_for_task",
-    "execution_role_session", "try_instance_metadata_from_task", "block_task_metadata_access",
+    "execution_role_session", "try_instance_metadata_from_task", "block_task_metadata_access", "admin_client",
     "session_from_environment", "metadata_service", "task_registration",
     "CredentialsError", "RoleNotFound", "RoleNotTrusted", "UnknownInstance", "UnknownTask", "NoTaskRole",
     "InstanceMetadataBlocked", "EC2_SERVICE", "ECS_TASKS_SERVICE", "BADGE_LIFETIME",
@@ -725,9 +726,27 @@ class _OnSandboxClock(botocore.credentials.CredentialProvider):
         return credentials
 
 
+_loader: Optional[botocore.loaders.Loader] = None
+
+
+def _botocore_session() -> botocore.session.Session:
+    """A new botocore session that shares one loader with the others made here.
+
+    Service models are parsed once per loader; a chapter makes a session per instance and task, and each would
+    otherwise read the same JSON models again.
+    """
+    global _loader
+    core = botocore.session.Session()
+    if _loader is None:
+        _loader = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _loader)
+    return core
+
+
 def session_from_environment(environ: Mapping[str, str]) -> boto3.Session:
     """A boto3 session as a process with exactly ``environ`` would make it: the default chain over that environment."""
-    core = botocore.session.Session()
+    core = _botocore_session()
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     if region:
         core.set_config_variable("region", region)
@@ -736,6 +755,14 @@ def session_from_environment(environ: Mapping[str, str]) -> boto3.Session:
     core.set_config_variable("metadata_service_num_attempts", 1)
     core.register_component("credential_provider", _credential_chain(core, environ))
     return boto3.Session(botocore_session=core)
+
+
+def admin_client(service_name: str, *, sandbox: Any = None):
+    """An administrator's client (the scheduler's, the agent's scaffolding) that reuses the shared service models."""
+    box = sandbox or _sandbox.current()
+    core = _botocore_session()
+    core.set_credentials(_sandbox.ADMIN_ACCESS_KEY_ID, _sandbox.ADMIN_SECRET_ACCESS_KEY)
+    return boto3.Session(botocore_session=core, region_name=box.region).client(service_name)
 
 
 def _region_environment(sandbox: Any) -> dict:
@@ -846,7 +873,7 @@ def execution_role_session(task: Union[str, Mapping], *, sandbox: Any = None) ->
             "the ECS agent has no credentials of the task's own to pull private images or send logs with."
         )
     service.task_badge(registration, role_arn=registration.execution_role_arn)  # refuse now, not on first call
-    core = botocore.session.Session()
+    core = _botocore_session()
     core.set_config_variable("region", service.sandbox.region)
     core.register_component("credential_provider", botocore.credentials.CredentialResolver(providers=[
         _MintingProvider(lambda: service.task_badge(registration, role_arn=registration.execution_role_arn))]))

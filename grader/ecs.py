@@ -29,6 +29,7 @@ import boto3
 
 from grader import sandbox as _sandbox
 from grader.credentials import (
+    admin_client,
     block_task_metadata_access,
     execution_role_session,
     metadata_service,
@@ -115,6 +116,8 @@ class EcsAgent:
         self.cluster = cluster
         self.container_instance_arn: Optional[str] = None
         self.block_task_metadata_access = block_task_metadata_access
+        self._session: Optional[boto3.Session] = None
+        self._clients: dict[str, Any] = {}
 
     @property
     def block_task_metadata_access(self) -> bool:
@@ -127,11 +130,20 @@ class EcsAgent:
 
     @property
     def session(self) -> boto3.Session:
-        """The agent's session: the instance role's credentials, from the instance metadata."""
-        return on_instance(self.instance_id, sandbox=self.sandbox)
+        """The agent's session: the instance role's credentials, from the instance metadata (renewed by botocore)."""
+        if self._session is None:
+            self._session = on_instance(self.instance_id, sandbox=self.sandbox)
+        return self._session
 
     def _ecs(self):
-        return self.session.client("ecs")
+        if "ecs" not in self._clients:
+            self._clients["ecs"] = self.session.client("ecs")
+        return self._clients["ecs"]
+
+    def _scheduler(self):
+        if "scheduler" not in self._clients:
+            self._clients["scheduler"] = admin_client("ecs", sandbox=self.sandbox)
+        return self._clients["scheduler"]
 
     def _require_registered(self) -> str:
         if self.container_instance_arn is None:
@@ -194,7 +206,7 @@ class EcsAgent:
                   "startedBy": started_by}
         if overrides:
             kwargs["overrides"] = overrides
-        answer = self.sandbox.client("ecs").start_task(**kwargs)
+        answer = self._scheduler().start_task(**kwargs)
         if answer.get("failures") or not answer.get("tasks"):
             raise GatedCommunityError(f"ECS did not start the task: {answer.get('failures')}")
         task = answer["tasks"][0]
@@ -204,7 +216,7 @@ class EcsAgent:
 
     def stop_task(self, task: Union[str, Mapping], reason: str = "Stopped by the ECS agent") -> dict:
         """Stop a task (as the scheduler); its credentials endpoint stops answering, as the agent's does."""
-        return self.sandbox.client("ecs").stop_task(cluster=self.cluster, task=_task_arn(task), reason=reason)["task"]
+        return self._scheduler().stop_task(cluster=self.cluster, task=_task_arn(task), reason=reason)["task"]
 
     def pull_images(self, task: Union[str, Mapping]) -> dict:
         """What the agent does before starting containers from ECR: ecr:GetAuthorizationToken as the execution role."""
