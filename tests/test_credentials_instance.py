@@ -1,0 +1,348 @@
+"""Badges for code on an EC2 instance: IMDSv2 on loopback, read by botocore's own InstanceMetadataProvider."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import urllib.error
+import urllib.request
+
+import boto3
+import botocore.credentials
+import pytest
+from botocore.exceptions import ClientError, NoCredentialsError
+
+from grader import credentials, sandbox
+from grader.credentials import on_instance
+
+ACCOUNT = "123456789012"
+AMI = "ami-12c6146b"
+
+
+@pytest.fixture
+def aws(aws):
+    """The sandbox, with one administrator session behind its client(): each service model is parsed once a test."""
+    admin = aws.admin_session()
+    aws.client = lambda service, **kwargs: admin.client(service, **kwargs)
+    return aws
+
+
+def trust(service: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+
+
+def launch_with_role(aws, role: str = "WebRole", *, service: str = "ec2.amazonaws.com", policies=()) -> str:
+    """An instance whose profile holds ``role`` (trusting ``service``); returns the instance id."""
+    iam = aws.client("iam")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(service))
+    for arn in policies:
+        iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+    iam.create_instance_profile(InstanceProfileName=f"{role}Profile")
+    iam.add_role_to_instance_profile(InstanceProfileName=f"{role}Profile", RoleName=role)
+    answer = aws.client("ec2").run_instances(ImageId=AMI, MinCount=1, MaxCount=1,
+                                             IamInstanceProfile={"Name": f"{role}Profile"})
+    return answer["Instances"][0]["InstanceId"]
+
+
+def imds(instance_id: str, path: str, *, token: str | None = None, method: str = "GET", headers=None):
+    """(status, body) of a raw request to the instance's metadata endpoint."""
+    base = credentials.environment_for_instance(instance_id)["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+    request = urllib.request.Request(base + path, method=method, headers=dict(headers or {}))
+    if token:
+        request.add_header("X-aws-ec2-metadata-token", token)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def token_for(instance_id: str) -> str:
+    status, token = imds(instance_id, "latest/api/token", method="PUT",
+                         headers={"X-aws-ec2-metadata-token-ttl-seconds": "21600"})
+    assert status == 200
+    return token
+
+
+# --------------------------------------------------------------------------------------------------------------
+# botocore's chain finds the instance's badge
+
+
+def test_botocore_finds_the_instance_role_through_the_metadata_service(aws):
+    instance_id = launch_with_role(aws)
+    session = on_instance(instance_id)
+    assert isinstance(session, boto3.Session)
+    found = session.get_credentials()
+    assert found.method == "iam-role"
+    assert isinstance(found, botocore.credentials.RefreshableCredentials)
+    assert found.access_key.startswith("ASIA")
+    identity = session.client("sts").get_caller_identity()
+    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/WebRole/{instance_id}"
+    assert identity["Account"] == ACCOUNT
+
+
+def test_the_instance_environment_names_only_the_metadata_endpoint(aws):
+    instance_id = launch_with_role(aws)
+    environ = credentials.environment_for_instance(instance_id)
+    assert environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"].startswith("http://127.0.0.1:")
+    assert environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"].endswith(f"/ec2/{instance_id}/")
+    assert not any(name.startswith(("AWS_ACCESS", "AWS_SECRET", "AWS_SESSION")) for name in environ)
+    # The sandbox's own environment still holds the administrator, and its sessions still use it.
+    assert boto3.Session().get_credentials().access_key == sandbox.ADMIN_ACCESS_KEY_ID
+
+
+def test_the_badge_is_the_same_one_the_endpoint_serves_and_sts_knows(aws):
+    from moto.sts.models import sts_backends
+
+    instance_id = launch_with_role(aws)
+    token = token_for(instance_id)
+    status, body = imds(instance_id, "latest/meta-data/iam/security-credentials/WebRole", token=token)
+    document = json.loads(body)
+    assert status == 200
+    assert document["Code"] == "Success" and document["Type"] == "AWS-HMAC"
+    assert set(document) >= {"AccessKeyId", "SecretAccessKey", "Token", "Expiration", "LastUpdated"}
+    [session] = [s for s in sts_backends[ACCOUNT]["aws"].assumed_roles if s.access_key_id == document["AccessKeyId"]]
+    assert session.expiration.strftime("%Y-%m-%dT%H:%M:%SZ") == document["Expiration"]
+    assert session.session_token == document["Token"]
+    # Asked again, the endpoint hands out the same badge until it nears expiry.
+    _, again = imds(instance_id, "latest/meta-data/iam/security-credentials/WebRole", token=token)
+    assert json.loads(again)["AccessKeyId"] == document["AccessKeyId"]
+
+
+def test_the_metadata_tree(aws):
+    instance_id = launch_with_role(aws)
+    token = token_for(instance_id)
+    profile = aws.client("iam").get_instance_profile(InstanceProfileName="WebRoleProfile")["InstanceProfile"]
+    info = json.loads(imds(instance_id, "latest/meta-data/iam/info", token=token)[1])
+    assert info["Code"] == "Success"
+    assert info["InstanceProfileArn"] == profile["Arn"]
+    assert info["InstanceProfileId"] == profile["InstanceProfileId"]
+    assert "LastUpdated" in info
+    assert imds(instance_id, "latest/meta-data/iam/security-credentials/", token=token) == (200, "WebRole")
+    assert imds(instance_id, "latest/meta-data/instance-id", token=token) == (200, instance_id)
+    document = json.loads(imds(instance_id, "latest/dynamic/instance-identity/document", token=token)[1])
+    assert document["instanceId"] == instance_id
+    assert document["accountId"] == ACCOUNT and document["region"] == "us-east-1"
+    assert document["availabilityZone"].startswith("us-east-1")
+    assert imds(instance_id, "latest/meta-data/iam/security-credentials/OtherRole", token=token)[0] == 404
+
+
+# --------------------------------------------------------------------------------------------------------------
+# IMDSv2: a session token first
+
+
+def test_a_request_without_a_token_is_refused(aws):
+    instance_id = launch_with_role(aws)
+    assert imds(instance_id, "latest/meta-data/iam/security-credentials/WebRole")[0] == 401
+    assert imds(instance_id, "latest/meta-data/iam/security-credentials/WebRole", token="made-up")[0] == 401
+
+
+def test_a_token_works_only_on_its_own_instance(aws):
+    first = launch_with_role(aws, "FirstRole")
+    second = launch_with_role(aws, "SecondRole")
+    assert imds(second, "latest/meta-data/instance-id", token=token_for(first))[0] == 401
+    assert imds(second, "latest/meta-data/instance-id", token=token_for(second)) == (200, second)
+
+
+def test_a_token_needs_a_time_to_live(aws):
+    instance_id = launch_with_role(aws)
+    assert imds(instance_id, "latest/api/token", method="PUT")[0] == 400
+    assert imds(instance_id, "latest/api/token", method="PUT",
+                headers={"X-aws-ec2-metadata-token-ttl-seconds": "21601"})[0] == 400
+    assert imds(instance_id, "latest/api/token")[0] == 405
+
+
+def test_a_token_expires_on_the_sandbox_clock(aws):
+    instance_id = launch_with_role(aws)
+    status, token = imds(instance_id, "latest/api/token", method="PUT",
+                         headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+    assert imds(instance_id, "latest/meta-data/instance-id", token=token)[0] == 200
+    aws.clock.advance(minutes=2)
+    assert imds(instance_id, "latest/meta-data/instance-id", token=token)[0] == 401
+
+
+# --------------------------------------------------------------------------------------------------------------
+# When there is no badge to give
+
+
+def test_a_role_that_does_not_trust_ec2_gets_no_badge(aws):
+    instance_id = launch_with_role(aws, "LambdaRole", service="lambda.amazonaws.com")
+    token = token_for(instance_id)
+    info = json.loads(imds(instance_id, "latest/meta-data/iam/info", token=token)[1])
+    assert info["Code"] == "AssumeRoleUnauthorizedAccess"
+    assert "EC2 cannot assume the role LambdaRole" in info["Message"]
+    status, body = imds(instance_id, "latest/meta-data/iam/security-credentials/LambdaRole", token=token)
+    assert status == 200
+    document = json.loads(body)
+    assert document["Code"] == "AssumeRoleUnauthorizedAccess" and "AccessKeyId" not in document
+    session = on_instance(instance_id)
+    assert session.get_credentials() is None
+    with pytest.raises(NoCredentialsError):
+        session.client("s3").list_buckets()
+
+
+def test_fixing_the_trust_policy_lets_the_badge_through(aws):
+    instance_id = launch_with_role(aws, "LambdaRole", service="lambda.amazonaws.com")
+    assert on_instance(instance_id).get_credentials() is None
+    aws.client("iam").update_assume_role_policy(RoleName="LambdaRole", PolicyDocument=trust("ec2.amazonaws.com"))
+    assert on_instance(instance_id).get_credentials().method == "iam-role"
+
+
+def test_a_profile_with_no_role_has_no_iam_tree(aws):
+    aws.client("iam").create_instance_profile(InstanceProfileName="Empty")
+    answer = aws.client("ec2").run_instances(ImageId=AMI, MinCount=1, MaxCount=1,
+                                             IamInstanceProfile={"Name": "Empty"})
+    instance_id = answer["Instances"][0]["InstanceId"]
+    token = token_for(instance_id)
+    assert imds(instance_id, "latest/meta-data/iam/info", token=token)[0] == 404
+    assert imds(instance_id, "latest/meta-data/iam/security-credentials/", token=token)[0] == 404
+    assert on_instance(instance_id).get_credentials() is None
+
+
+def test_an_instance_without_a_profile_has_no_credentials(aws):
+    instance_id = aws.client("ec2").run_instances(ImageId=AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    assert imds(instance_id, "latest/meta-data/iam/security-credentials/", token=token_for(instance_id))[0] == 404
+    session = on_instance(instance_id)
+    assert session.get_credentials() is None
+    with pytest.raises(NoCredentialsError):
+        session.client("sts").get_caller_identity()
+
+
+def test_an_unknown_instance_is_explained(aws):
+    with pytest.raises(credentials.UnknownInstance, match="run_instances"):
+        on_instance("i-0123456789abcdef0")
+
+
+def test_a_terminated_instance_answers_nothing(aws):
+    instance_id = launch_with_role(aws)
+    session = on_instance(instance_id)
+    aws.client("ec2").terminate_instances(InstanceIds=[instance_id])
+    assert session.get_credentials() is None
+
+
+def test_swapping_the_profile_swaps_the_badge(aws):
+    ec2 = aws.client("ec2")
+    instance_id = launch_with_role(aws, "OldRole")
+    launch_with_role(aws, "NewRole")  # only for its profile
+    assert on_instance(instance_id).client("sts").get_caller_identity()["Arn"].endswith(f"/OldRole/{instance_id}")
+    association = ec2.describe_iam_instance_profile_associations(
+        Filters=[{"Name": "instance-id", "Values": [instance_id]}])["IamInstanceProfileAssociations"][0]
+    ec2.replace_iam_instance_profile_association(AssociationId=association["AssociationId"],
+                                                 IamInstanceProfile={"Name": "NewRoleProfile"})
+    assert on_instance(instance_id).client("sts").get_caller_identity()["Arn"].endswith(f"/NewRole/{instance_id}")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Minting, on its own
+
+
+def test_mint_refuses_a_service_the_role_does_not_trust(aws):
+    aws.client("iam").create_role(RoleName="LambdaRole", AssumeRolePolicyDocument=trust("lambda.amazonaws.com"))
+    with pytest.raises(credentials.RoleNotTrusted) as refused:
+        credentials.mint_role_session(aws, f"arn:aws:iam::{ACCOUNT}:role/LambdaRole", "i-1", "ec2.amazonaws.com")
+    message = str(refused.value)
+    assert "EC2 cannot assume the role LambdaRole" in message
+    assert "ec2.amazonaws.com" in message and "trust policy" in message
+    assert refused.value.decision.decision == "implicit-deny"
+
+
+def test_mint_refuses_a_role_that_does_not_exist(aws):
+    with pytest.raises(credentials.RoleNotFound, match="no role"):
+        credentials.mint_role_session(aws, f"arn:aws:iam::{ACCOUNT}:role/Nobody", "i-1", "ec2.amazonaws.com")
+
+
+def test_mint_expires_on_the_sandbox_clock(aws):
+    aws.client("iam").create_role(RoleName="WebRole", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
+    aws.clock.advance(hours=5)
+    badge = credentials.mint_role_session(aws, f"arn:aws:iam::{ACCOUNT}:role/WebRole", "i-1", "ec2.amazonaws.com",
+                                          duration_seconds=900)
+    remaining = (badge["Expiration"] - aws.clock.now()).total_seconds()
+    assert 890 <= remaining <= 900
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Expiry and renewal
+
+
+def test_an_expired_badge_is_refused_and_botocore_fetches_a_new_one(aws):
+    instance_id = launch_with_role(aws)
+    session = on_instance(instance_id)
+    sts = session.client("sts")
+    assert sts.get_caller_identity()["Arn"].endswith(f"/WebRole/{instance_id}")
+    old = session.get_credentials().get_frozen_credentials()
+
+    aws.clock.advance(hours=2)
+
+    stale = boto3.Session(aws_access_key_id=old.access_key, aws_secret_access_key=old.secret_key,
+                          aws_session_token=old.token, region_name="us-east-1").client("sts")
+    with pytest.raises(ClientError) as refused:
+        stale.get_caller_identity()
+    assert refused.value.response["Error"]["Code"] == "ExpiredToken"
+
+    assert sts.get_caller_identity()["Arn"].endswith(f"/WebRole/{instance_id}")  # the same client, renewed
+    renewed = session.get_credentials().get_frozen_credentials()
+    assert renewed.access_key != old.access_key
+    assert session.get_credentials().method == "iam-role"
+
+
+def test_a_badge_near_expiry_is_rotated_before_botocore_needs_it(aws):
+    instance_id = launch_with_role(aws)
+    session = on_instance(instance_id)
+    first = session.get_credentials().get_frozen_credentials().access_key
+    aws.clock.advance(minutes=30)
+    assert session.get_credentials().get_frozen_credentials().access_key == first
+    aws.clock.advance(minutes=20)  # 10 minutes left: inside botocore's refresh window
+    assert session.get_credentials().get_frozen_credentials().access_key != first
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The server's life
+
+
+def _metadata_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("gated-community-metadata")]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_server_binds_loopback_only(aws):
+    launch_with_role(aws)
+    service = credentials.metadata_service()
+    service.base_url()
+    assert service._server._httpd.server_address[0] == "127.0.0.1"
+
+
+def test_stop_leaves_no_server_thread_or_port():
+    box = sandbox.start()
+    try:
+        instance_id = launch_with_role(box)
+        assert on_instance(instance_id).get_credentials() is not None
+        port = credentials.metadata_service()._server.port
+        assert _metadata_threads() and _port_open(port)
+    finally:
+        box.stop()
+    assert _metadata_threads() == []
+    assert not _port_open(port)
+
+
+def test_reset_closes_the_server_and_forgets_everything(aws):
+    instance_id = launch_with_role(aws)
+    session = on_instance(instance_id)
+    assert session.get_credentials() is not None
+    port = credentials.metadata_service()._server.port
+    sandbox.start()  # the same seed: a reset
+    assert _metadata_threads() == []
+    assert not _port_open(port)
+    assert credentials.metadata_service()._tasks == {}
+
+
+def test_a_broken_request_is_answered_not_raised(aws):
+    service = credentials.metadata_service()
+    assert service.answer("GET", "/nowhere", {})[0] == 404
+    assert service.answer("GET", "/ec2/i-0000/latest/meta-data/instance-id", {}) is credentials.DROP
