@@ -7,6 +7,7 @@ configured from the course's ``nbgrader_config.py``. The course directory is the
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -19,12 +20,21 @@ class UserError(GatedCommunityError):
     """Something the person running the pipeline can fix: the message says what, where, and how."""
 
 
+def _put_tools_on_path() -> None:
+    """nbgrader runs the ``alembic`` command to create a gradebook: find it next to this Python, venv or not."""
+    scripts = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        os.environ["PATH"] = scripts + (os.pathsep + path if path else "")
+
+
 class Course:
     """One nbgrader course directory: ``source/``, ``release/``, ``submitted/``, ``autograded/``, ``feedback/``."""
 
     def __init__(self, root: Optional[os.PathLike] = None):
         self.root = Path(root or os.environ.get("GATED_COMMUNITY_COURSE") or DEFAULT_ROOT).resolve()
         self.config_file = self.root / "nbgrader_config.py"
+        _put_tools_on_path()
         if not self.config_file.is_file():
             raise UserError(f"There is no nbgrader course in {self.root}: it has no nbgrader_config.py. "
                             "Run the command from the project (the course is exercises/) or pass --course DIR.")
