@@ -297,7 +297,10 @@ class MetadataService:
     def __init__(self, sandbox: Any):
         self.sandbox = sandbox
         self._lock = threading.RLock()
+        # Task endpoints are printed by the book, so their ids repeat from build to build; IMDS session tokens are
+        # never shown and come from the system's generator, so fetching one never shifts the ids that are.
         self._rng = random.Random(f"{sandbox.seed}/credentials")
+        self._token_rng = random.SystemRandom()
         self._tokens: dict[str, tuple[str, _dt.datetime]] = {}
         self._badges: dict[tuple, dict] = {}
         self._tasks: dict[str, TaskRegistration] = {}
@@ -440,7 +443,7 @@ class MetadataService:
         if not 1 <= ttl <= MAX_TOKEN_TTL:
             return _text(400, "Missing or invalid X-aws-ec2-metadata-token-ttl-seconds header (1 to 21600)")
         with self._lock:
-            token = _secret(self._rng, 44)
+            token = _secret(self._token_rng, 44)
             self._tokens[token] = (instance_id, self.sandbox.clock.now() + _dt.timedelta(seconds=ttl))
         return 200, {"Content-Type": "text/plain", "X-aws-ec2-metadata-token-ttl-seconds": str(ttl)}, token.encode()
 

@@ -294,3 +294,24 @@ def test_the_blocked_hop_is_dropped_not_answered(aws, cluster):
     assert service.answer("PUT", path, headers) is credentials.DROP
     cluster.block_task_metadata_access = False
     assert service.answer("PUT", path, headers)[0] == 200
+
+
+def test_a_fargate_task_has_its_endpoint_and_no_instance_metadata(aws):
+    iam, ec2, ecs = aws.client("iam"), aws.client("ec2"), aws.client("ecs")
+    iam.create_role(RoleName="ParcelsRole", AssumeRolePolicyDocument=trust("ecs-tasks.amazonaws.com"))
+    ecs.create_cluster(clusterName="serverless")
+    definition = ecs.register_task_definition(
+        family="parcels", taskRoleArn=role_arn("ParcelsRole"), requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc", cpu="256", memory="512",
+        containerDefinitions=[{"name": "app", "image": "nginx", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    task = ecs.run_task(cluster="serverless", taskDefinition=definition, launchType="FARGATE", networkConfiguration={
+        "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})["tasks"][0]
+    environ = credentials.environment_for_task(task)
+    assert environ["AWS_EC2_METADATA_DISABLED"] == "true"
+    assert "AWS_EC2_METADATA_SERVICE_ENDPOINT" not in environ
+    assert "/ParcelsRole/" in in_task(task).client("sts").get_caller_identity()["Arn"]
+    with pytest.raises(credentials.InstanceMetadataBlocked, match="Fargate"):
+        credentials.try_instance_metadata_from_task(task)
