@@ -14,6 +14,14 @@ How one batch runs:
    same way with ``NotGraded``: zero points, and a note in its feedback that says why.
 
 One broken or hostile submission therefore costs its own points and nothing else.
+
+Tampering, and what is left of it. A submission runs in its own kernel and may patch anything there. The hidden
+tests drop ``grader.checks`` and ``grader.policy`` from ``sys.modules`` and import them afresh from disk, so
+patching a check, ``Result`` or the policy engine in the kernel does not change the grade. What remains possible
+for a determined learner: patching the gatehouse, boto3 or the sandbox in the kernel (the checks read the account
+through them), editing the installed ``grader`` files on disk (the kernel can write where the project lives), or
+installing an import hook that serves a forged ``grader.checks`` to the fresh import. Grading in a container with a read-only
+project, and checks served from the grader's own process against the account on loopback, would close these.
 """
 
 from __future__ import annotations
