@@ -30,7 +30,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Optional
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from grader import sandbox as _sandbox
@@ -410,8 +410,8 @@ class _Raw:
     body: Any
 
     def header(self, name: str) -> Optional[str]:
-        value = self.headers.get(name)
-        if value is None:
+        value = self.headers.get(name)  # botocore's and werkzeug's headers are case-insensitive already
+        if value is None and isinstance(self.headers, dict):
             lowered = name.lower()
             for key, candidate in self.headers.items():
                 if key.lower() == lowered:
@@ -456,7 +456,96 @@ def _signing_name_from_host(raw: _Raw) -> Optional[str]:
 
 
 def _operation(table: ServiceTable, raw: _Raw) -> tuple:
-    """(operation name, parameters), read with moto's router and protocol parser for the service."""
+    """(operation name, parameters) of the request.
+
+    The common shapes are read directly (an ``Action=`` form, an ``X-Amz-Target`` JSON call, a plain S3 bucket or
+    object request), which keeps the gatehouse cheap next to moto; anything else goes through moto's own router
+    and protocol parser for the service, the same ones moto answers with.
+    """
+    quick = _quick_operation(table, raw)
+    return quick if quick is not None else _routed_operation(table, raw)
+
+
+def _body_bytes(raw: _Raw) -> Optional[bytes]:
+    if raw.body is None:
+        return b""
+    if isinstance(raw.body, str):
+        return raw.body.encode("utf-8")
+    return raw.body if isinstance(raw.body, bytes) else None  # a stream: not ours to read
+
+
+def _quick_operation(table: ServiceTable, raw: _Raw) -> Optional[tuple]:
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.utils import get_service_model
+
+    model = get_service_model(table.model_name)
+    protocol = model.protocol
+    if protocol == "rest-xml" and table.model_name == "s3":
+        return _quick_s3(raw)
+    body = _body_bytes(raw)
+    if body is None:
+        return None
+    content_type = raw.header("Content-Type") or ""
+    if protocol in ("query", "ec2") and content_type.startswith("application/x-www-form-urlencoded"):
+        from werkzeug.datastructures import MultiDict
+
+        values = MultiDict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        name = values.get("Action")
+    elif protocol == "json" and raw.header("X-Amz-Target"):
+        values = None
+        name = raw.header("X-Amz-Target").rsplit(".", 1)[-1]
+    else:
+        return None
+    if name not in model.operation_names:
+        return None
+    parser = PROTOCOL_PARSERS[protocol](model.operation_model(name))
+    params = parser.parse({"method": raw.method, "values": values, "headers": {}, "body": body,
+                           "url_path": "/", "url_params": {}})
+    return name, dict(params or {})
+
+
+# Query parameters a plain S3 listing or object request may carry; any other one (?policy, ?tagging, ?uploads...)
+# names a sub-resource, and the request goes through moto's router instead.
+_S3_PLAIN_QUERY = frozenset(("list-type", "prefix", "delimiter", "max-keys", "encoding-type", "continuation-token",
+                             "start-after", "fetch-owner", "marker", "x-id"))
+
+
+def _quick_s3(raw: _Raw) -> Optional[tuple]:
+    parts = urlsplit(raw.url)
+    host = (parts.hostname or "").lower()
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if not set(query) <= _S3_PLAIN_QUERY or not host.endswith(".amazonaws.com"):
+        return None
+    path = parts.path or "/"
+    if ".s3." in host and not host.startswith("s3."):
+        bucket, key = host.split(".s3.", 1)[0], path[1:]
+    elif host.startswith("s3."):
+        bucket, _, key = path[1:].partition("/")
+    else:
+        return None
+    key = unquote(key)
+    method = raw.method.upper()
+    if not bucket:
+        return ("ListBuckets", {}) if method == "GET" and not query else None
+    params: dict = {"Bucket": bucket}
+    if not key:
+        if method == "GET":
+            params.update({k: v for k, v in (("Prefix", query.get("prefix")), ("Delimiter", query.get("delimiter")))
+                           if v is not None})
+            if query.get("max-keys", "").isdigit():
+                params["MaxKeys"] = int(query["max-keys"])
+            return ("ListObjectsV2" if query.get("list-type") == "2" else "ListObjects"), params
+        operation = {"HEAD": "HeadBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method)
+        return (operation, params) if operation and not query else None
+    params["Key"] = key
+    if method == "PUT" and raw.header("x-amz-copy-source"):
+        params["CopySource"] = raw.header("x-amz-copy-source")
+        return "CopyObject", params
+    operation = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(method)
+    return (operation, params) if operation else None
+
+
+def _routed_operation(table: ServiceTable, raw: _Raw) -> tuple:
     from moto.core.parse import PROTOCOL_PARSERS
     from moto.core.request import Request as MotoRequest
     from moto.core.request import determine_request_protocol
@@ -464,8 +553,8 @@ def _operation(table: ServiceTable, raw: _Raw) -> tuple:
     from moto.core.utils import get_service_model
 
     # A streaming body (an S3 upload) is left alone: moto still has to read it, and no IAM check depends on it.
-    body = raw.body if isinstance(raw.body, (bytes, str)) or raw.body is None else b""
-    request = MotoRequest.from_primitives(raw.method, raw.url, raw.headers, body)
+    body = _body_bytes(raw)
+    request = MotoRequest.from_primitives(raw.method, raw.url, raw.headers, b"" if body is None else body)
     try:
         operation, uri_params = get_service_router(table.model_name).match(request)
     except Exception:
@@ -599,7 +688,10 @@ def _malformed_message(exc: MalformedPolicyDocument) -> str:
         f"statement {exc.statement!r}" if isinstance(exc.statement, str) else f"statement #{exc.statement}"),
         exc.field and f"field {exc.field}") if w]
     problem = getattr(exc, "problem", str(exc))
-    return f"{', '.join(where).capitalize()}: {problem}" if where else problem
+    if not where:
+        return problem
+    place = ", ".join(where)
+    return f"{place[:1].upper()}{place[1:]}: {problem}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -609,7 +701,7 @@ def _malformed_message(exc: MalformedPolicyDocument) -> str:
 def judge(sandbox: Any, method: str, url: str, headers: Any, body: Any = None) -> Optional[tuple]:
     """Authorise one raw HTTP request: None to let moto answer it, or the ``(status, headers, body)`` of a refusal."""
     state = _state(sandbox)
-    raw = _Raw(method, url, dict(headers or {}), body)
+    raw = _Raw(method, url, headers if hasattr(headers, "get") and hasattr(headers, "items") else {}, body)
     table: Optional[ServiceTable] = None
     signing_name: Optional[str] = None
     try:
@@ -662,9 +754,9 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
                        f"{table.prefix}:{operation} acts on yet, so it cannot check it against IAM policies and "
                        f"refuses it rather than guess. (Add {operation} to grader/services/{signing_name}.py.)", 400)
 
-    request_id = state.request_id()
     protocol = _protocol(table, signing_name)
-    entry = Entry(request_id, identity.arn, signing_name, operation, True, policies=identity.policy_names)
+    # Only refusals carry a request id (it is how why() finds them); an allowed call gets moto's own.
+    entry = Entry("", identity.arn, signing_name, operation, True, policies=identity.policy_names)
     if identity.unreadable:
         entry.note = "Left out: " + "; ".join(identity.unreadable)
 
@@ -683,9 +775,10 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
                 entry.allowed = False
                 entry.code = table.denied_code
                 entry.message = _denied_message(protocol, decision.access_denied_message(identity.arn))
+                entry.request_id = state.request_id()
                 state.log.append(entry)
                 return _answer(protocol, 400 if protocol in ("json", "rest-json") else 403, entry.code,
-                               entry.message, request_id)
+                               entry.message, entry.request_id)
 
     try:
         _validate_documents(rule, call)
@@ -693,8 +786,9 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
         entry.allowed = False
         entry.code = table.malformed_code
         entry.message = _malformed_message(exc)
+        entry.request_id = state.request_id()
         state.log.append(entry)
-        return _answer(protocol, 400, entry.code, entry.message, request_id)
+        return _answer(protocol, 400, entry.code, entry.message, entry.request_id)
     state.log.append(entry)
     return None
 
@@ -750,7 +844,7 @@ def why(error: Any = None) -> Explanation:
 
 def _explain_entry(entry: Entry) -> str:
     lines = [f"Refused: {entry.service} {entry.operation} ({entry.code}, request {entry.request_id})"
-             if not entry.allowed else f"Allowed: {entry.service} {entry.operation} (request {entry.request_id})"]
+             if not entry.allowed else f"Allowed: {entry.service} {entry.operation}"]
     if entry.caller:
         lines.append(f"Caller: {entry.caller}")
     if entry.message:

@@ -41,4 +41,4 @@ def _policy_text(call: Call) -> list:
 
 
 TABLE = ServiceTable(signing_name="ecr", model_name="ecr", prefix="ecr", rules=_rules(),
-                     denied_code="AccessDeniedException")
+                     denied_code="AccessDeniedException", malformed_code="InvalidParameterException")

@@ -80,4 +80,5 @@ def _rules() -> dict:
     return rules
 
 
-TABLE = ServiceTable(signing_name="s3", model_name="s3", prefix="s3", rules=_rules())
+TABLE = ServiceTable(signing_name="s3", model_name="s3", prefix="s3", rules=_rules(),
+                     malformed_code="MalformedPolicy")

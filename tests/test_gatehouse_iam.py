@@ -1,0 +1,154 @@
+"""The gatehouse and IAM/STS: managing roles, trust policies, boundaries, session policies and principal tags."""
+
+from __future__ import annotations
+
+from test_gatehouse import (ACCOUNT, EC2_TRUST, ROOT, allow, assume, code_of, document, make_role,
+                            message_of, refused, session_arn, trust_policy)
+
+
+def test_a_role_manager_manages_only_the_roles_its_policy_names(aws):
+    manager = make_role(aws, "RoleManager",
+                        allow(["iam:CreateRole", "iam:GetRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                               "iam:DeleteRole", "iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile",
+                               "iam:GetInstanceProfile", "iam:CreatePolicy", "iam:AttachRolePolicy",
+                               "iam:ListAttachedRolePolicies"],
+                              [f"arn:aws:iam::{ACCOUNT}:role/app-*", f"arn:aws:iam::{ACCOUNT}:instance-profile/app-*",
+                               f"arn:aws:iam::{ACCOUNT}:policy/app-*"]),
+                        allow("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/app-*"),
+                        allow("iam:ListRoles"))
+    iam = assume(aws, manager).client("iam")
+
+    iam.create_role(RoleName="app-web", AssumeRolePolicyDocument=trust_policy(EC2_TRUST))
+    iam.put_role_policy(RoleName="app-web", PolicyName="read", PolicyDocument=document(allow("s3:GetObject")))
+    iam.create_instance_profile(InstanceProfileName="app-web")
+    iam.add_role_to_instance_profile(InstanceProfileName="app-web", RoleName="app-web")
+    arn = iam.create_policy(PolicyName="app-logs", PolicyDocument=document(allow("logs:*")))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="app-web", PolicyArn=arn)
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="app-web")["AttachedPolicies"]] == [arn]
+    assert any(r["RoleName"] == "app-web" for r in iam.list_roles()["Roles"])
+
+    error = refused(iam.create_role, RoleName="admin-web", AssumeRolePolicyDocument=trust_policy())
+    assert message_of(error) == (f"User: {session_arn('RoleManager')} is not authorized to perform: iam:CreateRole "
+                                 f"on resource: arn:aws:iam::{ACCOUNT}:role/admin-web because no identity-based "
+                                 "policy allows the iam:CreateRole action")
+    assert code_of(refused(iam.get_role, RoleName="RoleManager")) == "AccessDenied"
+    assert code_of(refused(iam.delete_role_policy, RoleName="RoleManager", PolicyName="RoleManager-policy")) == \
+        "AccessDenied"
+    iam.delete_role_policy(RoleName="app-web", PolicyName="read")
+
+
+def test_adding_a_role_to_an_instance_profile_needs_pass_role(aws):
+    make_role(aws, "app-worker", principal=EC2_TRUST)
+    aws.client("iam").create_instance_profile(InstanceProfileName="app-worker")
+    builder = make_role(aws, "Builder", allow("iam:AddRoleToInstanceProfile"))
+    error = refused(assume(aws, builder).client("iam").add_role_to_instance_profile,
+                    InstanceProfileName="app-worker", RoleName="app-worker")
+    assert "iam:PassRole on resource: arn:aws:iam::123456789012:role/app-worker" in message_of(error)
+
+
+def test_a_trust_policy_for_ec2_only_refuses_assume_role(aws):
+    caller = assume(aws, make_role(aws, "Visitor", allow("sts:AssumeRole")), "visitor")
+    instance_role = make_role(aws, "InstanceOnly", principal=EC2_TRUST)
+    open_role = make_role(aws, "OpenToAccount")
+
+    error = refused(caller.client("sts").assume_role, RoleArn=instance_role, RoleSessionName="sneak")
+    assert code_of(error) == "AccessDenied"
+    assert message_of(error).startswith(
+        f"User: {session_arn('Visitor', 'visitor')} is not authorized to perform: sts:AssumeRole on resource: "
+        f"{instance_role}")
+    credentials = caller.client("sts").assume_role(RoleArn=open_role, RoleSessionName="fine")["Credentials"]
+    assert credentials["AccessKeyId"].startswith("ASIA")
+
+
+def test_a_trust_policy_naming_the_account_still_needs_the_callers_permission(aws):
+    target = make_role(aws, "Target")
+    without = assume(aws, make_role(aws, "NoAssume", allow("s3:*")))
+    error = refused(without.client("sts").assume_role, RoleArn=target, RoleSessionName="x1")
+    assert "because no identity-based policy allows the sts:AssumeRole action" in message_of(error)
+
+
+def test_a_trust_policy_naming_the_role_itself_lets_it_in_without_an_identity_grant(aws):
+    caller_role = make_role(aws, "Named", allow("s3:ListAllMyBuckets"))
+    target = aws.client("iam").create_role(
+        RoleName="NamesCaller",
+        AssumeRolePolicyDocument=trust_policy({"AWS": caller_role}))["Role"]["Arn"]
+    caller = assume(aws, caller_role)
+    caller.client("sts").assume_role(RoleArn=target, RoleSessionName="direct")
+
+
+def test_assuming_a_role_that_does_not_exist_is_refused(aws):
+    caller = assume(aws, make_role(aws, "Seeker", allow("sts:AssumeRole")))
+    error = refused(caller.client("sts").assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/Ghost",
+                    RoleSessionName="boo")
+    assert code_of(error) == "AccessDenied", message_of(error)
+
+
+def test_session_tags_need_tag_session_in_the_trust_policy(aws):
+    caller = assume(aws, make_role(aws, "Tagger", allow(["sts:AssumeRole", "sts:TagSession"])))
+    target = make_role(aws, "PlainTrust")
+    error = refused(caller.client("sts").assume_role, RoleArn=target, RoleSessionName="tagged",
+                    Tags=[{"Key": "team", "Value": "blue"}])
+    assert "sts:TagSession" in message_of(error)
+
+
+def test_a_permissions_boundary_caps_what_the_role_policy_grants(aws):
+    iam = aws.client("iam")
+    aws.client("s3").create_bucket(Bucket="parcels")
+    boundary = iam.create_policy(PolicyName="OnlyS3Read",
+                                 PolicyDocument=document(allow(["s3:GetObject", "s3:ListBucket"])))["Policy"]["Arn"]
+    role = make_role(aws, "Bounded", allow(["s3:*", "iam:ListRoles"]), boundary=boundary)
+    session = assume(aws, role)
+    session.client("s3").list_objects_v2(Bucket="parcels")
+    error = refused(session.client("iam").list_roles)
+    assert message_of(error).endswith("because no permissions boundary allows the iam:ListRoles action")
+    error = refused(session.client("s3").put_object, Bucket="parcels", Key="k", Body=b"")
+    assert "permissions boundary" in message_of(error)
+
+
+def test_a_session_policy_narrows_the_session(aws):
+    aws.client("s3").create_bucket(Bucket="parcels")
+    aws.client("s3").put_object(Bucket="parcels", Key="a", Body=b"a")
+    role = make_role(aws, "Broad", allow("s3:*"))
+    narrow = assume(aws, role, "narrow", policy=document(allow("s3:GetObject", "arn:aws:s3:::parcels/*")))
+    narrow.client("s3").get_object(Bucket="parcels", Key="a")
+    error = refused(narrow.client("s3").delete_object, Bucket="parcels", Key="a")
+    assert message_of(error).endswith("because no session policy allows the s3:DeleteObject action")
+    assume(aws, role, "broad").client("s3").delete_object(Bucket="parcels", Key="a")
+
+
+def test_principal_tags_come_from_the_role(aws):
+    aws.client("s3").create_bucket(Bucket="blue-team")
+    aws.client("s3").create_bucket(Bucket="red-team")
+    rule = allow("s3:ListBucket", "arn:aws:s3:::${aws:PrincipalTag/team}-team")
+    blue = assume(aws, make_role(aws, "BlueMember", rule, tags=[{"Key": "team", "Value": "blue"}]))
+    blue.client("s3").list_objects_v2(Bucket="blue-team")
+    assert code_of(refused(blue.client("s3").list_objects_v2, Bucket="red-team")) == "AccessDenied"
+    untagged = assume(aws, make_role(aws, "Untagged", rule))
+    assert code_of(refused(untagged.client("s3").list_objects_v2, Bucket="blue-team")) == "AccessDenied"
+
+
+def test_resource_tags_of_a_role_are_in_the_context(aws):
+    make_role(aws, "Tagged", tags=[{"Key": "owner", "Value": "ops"}])
+    make_role(aws, "Untagged2")
+    reader = assume(aws, make_role(aws, "TagReader", allow("iam:GetRole", condition={
+        "StringEquals": {"aws:ResourceTag/owner": "ops"}})))
+    reader.client("iam").get_role(RoleName="Tagged")
+    assert code_of(refused(reader.client("iam").get_role, RoleName="Untagged2")) == "AccessDenied"
+
+
+def test_a_role_session_chain_keeps_the_gatehouse_in_charge(aws):
+    first = assume(aws, make_role(aws, "First", allow("sts:AssumeRole")))
+    second = make_role(aws, "Second", allow("s3:ListAllMyBuckets"))
+    chained = assume(aws, second, "chained", via=first)
+    chained.client("s3").list_buckets()
+    assert code_of(refused(chained.client("iam").list_roles)) == "AccessDenied"
+
+
+def test_deny_on_the_role_arn_in_a_trust_policy(aws):
+    iam = aws.client("iam")
+    visitor_role = make_role(aws, "Denied", allow("sts:AssumeRole"))
+    trust = document({"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "sts:AssumeRole"},
+                     {"Effect": "Deny", "Principal": {"AWS": visitor_role}, "Action": "sts:AssumeRole"})
+    target = iam.create_role(RoleName="Guarded", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    error = refused(assume(aws, visitor_role).client("sts").assume_role, RoleArn=target, RoleSessionName="no")
+    assert message_of(error).endswith("with an explicit deny in a resource-based policy")

@@ -1,0 +1,91 @@
+"""Policy documents are validated before moto stores them, for every caller: IAM's MalformedPolicyDocument."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_gatehouse import ROOT, allow, assume, code_of, document, make_role, message_of, refused, trust_policy
+
+BAD_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ec2"}, "Action": "sts:AssumeRole"}]})
+NOT_JSON = '{"Version": "2012-10-17", "Statement": [}'
+NO_EFFECT = json.dumps({"Version": "2012-10-17", "Statement": [{"Action": "s3:*", "Resource": "*"}]})
+
+
+def test_create_role_with_a_bad_trust_policy_stores_nothing(aws):
+    iam = aws.client("iam")
+    error = refused(iam.create_role, RoleName="Broken", AssumeRolePolicyDocument=BAD_TRUST)
+    assert code_of(error) == "MalformedPolicyDocument"
+    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "Principal" in message_of(error) and "ec2.amazonaws.com" in message_of(error)
+    assert "Broken" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+
+
+@pytest.mark.parametrize("bad", [NOT_JSON, NO_EFFECT])
+def test_the_administrator_cannot_store_a_malformed_identity_policy(aws, bad):
+    iam = aws.client("iam")
+    iam.create_role(RoleName="Fine", AssumeRolePolicyDocument=trust_policy())
+    assert code_of(refused(iam.put_role_policy, RoleName="Fine", PolicyName="p", PolicyDocument=bad)) == \
+        "MalformedPolicyDocument"
+    assert iam.list_role_policies(RoleName="Fine")["PolicyNames"] == []
+    assert code_of(refused(iam.create_policy, PolicyName="p", PolicyDocument=bad)) == "MalformedPolicyDocument"
+    assert not iam.list_policies(Scope="Local")["Policies"]
+    iam.create_user(UserName="u")
+    assert code_of(refused(iam.put_user_policy, UserName="u", PolicyName="p", PolicyDocument=bad)) == \
+        "MalformedPolicyDocument"
+
+
+def test_a_trust_policy_is_checked_on_update_too(aws):
+    iam = aws.client("iam")
+    iam.create_role(RoleName="Fine", AssumeRolePolicyDocument=trust_policy())
+    error = refused(iam.update_assume_role_policy, RoleName="Fine", PolicyDocument=BAD_TRUST)
+    assert code_of(error) == "MalformedPolicyDocument"
+    stored = iam.get_role(RoleName="Fine")["Role"]["AssumeRolePolicyDocument"]
+    assert stored["Statement"][0]["Principal"] == {"AWS": ROOT}
+
+
+def test_a_new_policy_version_is_checked(aws):
+    iam = aws.client("iam")
+    arn = iam.create_policy(PolicyName="p", PolicyDocument=document(allow("s3:*")))["Policy"]["Arn"]
+    assert code_of(refused(iam.create_policy_version, PolicyArn=arn, PolicyDocument=NO_EFFECT,
+                           SetAsDefault=True)) == "MalformedPolicyDocument"
+
+
+def test_an_identity_policy_may_not_name_a_principal(aws):
+    iam = aws.client("iam")
+    iam.create_role(RoleName="Fine", AssumeRolePolicyDocument=trust_policy())
+    with_principal = document(dict(allow("s3:*"), Principal={"AWS": ROOT}))
+    error = refused(iam.put_role_policy, RoleName="Fine", PolicyName="p", PolicyDocument=with_principal)
+    assert "Principal" in message_of(error)
+
+
+def test_a_bucket_policy_is_checked_as_a_resource_policy(aws):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="parcels")
+    no_principal = document(allow("s3:GetObject", "arn:aws:s3:::parcels/*"))
+    error = refused(s3.put_bucket_policy, Bucket="parcels", Policy=no_principal)
+    assert code_of(error) == "MalformedPolicy"
+    assert code_of(refused(s3.get_bucket_policy, Bucket="parcels")) == "NoSuchBucketPolicy"
+
+
+def test_a_session_policy_is_checked_when_assuming(aws):
+    role = make_role(aws, "Target")
+    error = refused(aws.client("sts").assume_role, RoleArn=role, RoleSessionName="s1", Policy=NO_EFFECT)
+    assert code_of(error) == "MalformedPolicyDocument"
+
+
+def test_a_permissions_boundary_must_be_a_valid_boundary(aws):
+    iam = aws.client("iam")
+    iam.create_role(RoleName="Fine", AssumeRolePolicyDocument=trust_policy())
+    good = iam.create_policy(PolicyName="b", PolicyDocument=document(allow("s3:*")))["Policy"]["Arn"]
+    iam.put_role_permissions_boundary(RoleName="Fine", PermissionsBoundary=good)
+    assert iam.get_role(RoleName="Fine")["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == good
+
+
+def test_validation_comes_after_authorisation(aws):
+    """A caller who may not create roles hears AccessDenied, not a critique of its document."""
+    session = assume(aws, make_role(aws, "NoIam", allow("s3:*")))
+    error = refused(session.client("iam").create_role, RoleName="X", AssumeRolePolicyDocument=BAD_TRUST)
+    assert code_of(error) == "AccessDenied"

@@ -1,0 +1,98 @@
+"""why(), decide() and last_decisions(): the gatehouse explains itself."""
+
+from __future__ import annotations
+
+import grader
+from grader import gatehouse
+
+from test_gatehouse import ACCOUNT, allow, assume, deny, make_role, refused, session_arn
+
+
+def _setup(aws):
+    aws.client("s3").create_bucket(Bucket="parcels")
+    aws.client("s3").put_object(Bucket="parcels", Key="vault/gold", Body=b"$")
+    role = make_role(aws, "Porter", allow("s3:*"),
+                     deny("s3:GetObject", "arn:aws:s3:::parcels/vault/*", sid="KeepOutOfTheVault"))
+    return role, assume(aws, role, "porter")
+
+
+def test_why_explains_an_explicit_deny(aws):
+    _, session = _setup(aws)
+    error = refused(session.client("s3").get_object, Bucket="parcels", Key="vault/gold")
+    text = grader.why(error)
+    assert "Refused: s3 GetObject (AccessDenied" in text
+    assert f"Caller: {session_arn('Porter', 'porter')}" in text
+    assert "inline policy 'Porter-policy' on role Porter" in text
+    assert "KeepOutOfTheVault" in text
+    assert "arn:aws:s3:::parcels/vault/gold" in text
+    assert "explicit deny" in text
+    assert repr(text) == str(text)  # a notebook shows the text itself
+
+
+def test_why_without_an_argument_is_the_last_refusal(aws):
+    assert "Nothing has been refused" in gatehouse.why()
+    _, session = _setup(aws)
+    refused(session.client("iam").list_roles)
+    text = gatehouse.why()
+    assert "iam:ListRoles" in text and "no identity-based policy allows" in text
+
+
+def test_why_names_a_failed_condition(aws):
+    aws.client("s3").create_bucket(Bucket="parcels")
+    role = make_role(aws, "Ana", allow("s3:ListBucket", "arn:aws:s3:::parcels",
+                                       condition={"StringLike": {"s3:prefix": "home/ana/*"}}))
+    refused(assume(aws, role).client("s3").list_objects_v2, Bucket="parcels", Prefix="home/bo/")
+    text = gatehouse.why()
+    assert "s3:prefix" in text and "home/bo/" in text and "home/ana/*" in text
+
+
+def test_why_explains_an_expired_session(aws):
+    role = make_role(aws, "Short", allow("iam:ListRoles"))
+    session = assume(aws, role)
+    aws.clock.advance(hours=2)
+    error = refused(session.client("iam").list_roles)
+    text = gatehouse.why(error)
+    assert "ExpiredToken" in text and "expired at" in text and "sandbox clock" in text
+
+
+def test_why_of_an_error_the_gatehouse_did_not_make(aws):
+    error = refused(aws.client("iam").get_role, RoleName="Nope")
+    assert "did not refuse this call" in gatehouse.why(error)
+
+
+def test_last_decisions_and_reset(aws):
+    _, session = _setup(aws)
+    session.client("s3").list_objects_v2(Bucket="parcels")
+    refused(session.client("s3").get_object, Bucket="parcels", Key="vault/gold")
+    entries = gatehouse.last_decisions(2)
+    assert [(e.operation, e.allowed) for e in entries] == [("ListObjectsV2", True), ("GetObject", False)]
+    assert entries[-1].decision.decision == "explicit-deny"
+    aws.reset()
+    assert gatehouse.last_decisions() == []
+
+
+def test_decide_asks_without_calling(aws):
+    role, session = _setup(aws)
+    calls_before = len(aws.calls)
+    assert gatehouse.decide(role, "s3:GetObject", "arn:aws:s3:::parcels/open").allowed
+    verdict = gatehouse.decide(role, "s3:GetObject", "arn:aws:s3:::parcels/vault/gold")
+    assert verdict.decision == "explicit-deny"
+    assert gatehouse.decide(session, "s3:PutObject", "arn:aws:s3:::parcels/x").allowed
+    assert gatehouse.decide(session_arn("Porter", "porter"), "iam:ListRoles", "*").decision == "implicit-deny"
+    assert len(aws.calls) == calls_before
+
+
+def test_decide_uses_the_trust_policy_for_assume_role(aws):
+    caller = make_role(aws, "Caller", allow("sts:AssumeRole"))
+    ec2_only = make_role(aws, "Ec2Only", principal={"Service": "ec2.amazonaws.com"})
+    open_role = make_role(aws, "Open")
+    assert not gatehouse.decide(caller, "sts:AssumeRole", ec2_only).allowed
+    assert gatehouse.decide(caller, "sts:AssumeRole", open_role).allowed
+
+
+def test_decide_with_an_extra_context_key(aws):
+    role = make_role(aws, "Office", allow("s3:ListAllMyBuckets",
+                                          condition={"IpAddress": {"aws:SourceIp": "198.51.100.0/24"}}))
+    assert not gatehouse.decide(role, "s3:ListAllMyBuckets", "*").allowed
+    assert gatehouse.decide(role, "s3:ListAllMyBuckets", "*", {"aws:SourceIp": "198.51.100.9"}).allowed
+    assert gatehouse.decide(f"arn:aws:iam::{ACCOUNT}:root", "iam:DeleteRole", "*").allowed
