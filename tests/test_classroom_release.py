@@ -1,0 +1,35 @@
+"""Every assignment's solution earns every point in a fresh kernel, and no released notebook holds a solution or a
+hidden test (markers or the solution's own lines)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.classroom import Course
+from grader.classroom.release import MARKERS, release, secret_lines
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_release_all_proves_every_assignment(tmp_path):
+    where = tmp_path / "exercises"
+    shutil.copytree(ROOT / "exercises", where, ignore=shutil.ignore_patterns(
+        "release", "submitted", "autograded", "feedback", "gradebook.db", "__pycache__"))
+    course = Course(where)
+    assert len(course.assignments()) >= 4
+    for assignment in course.assignments():
+        proof = release(course, assignment)
+        assert proof.ok, proof.summary()
+        assert proof.graded >= 3 and proof.points == sum(
+            c.metadata.nbgrader.points for c in nbformat.read(course.source_notebook(assignment), 4).cells
+            if c.metadata.get("nbgrader", {}).get("grade"))
+        released = nbformat.read(where / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in released.cells)
+        assert not any(marker in text for marker in MARKERS)
+        secrets = secret_lines(nbformat.read(course.source_notebook(assignment), as_version=4))
+        assert secrets and not any(line.strip() in secrets for line in text.splitlines())
