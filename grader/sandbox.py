@@ -86,6 +86,40 @@ class Clock:
         return self._offset
 
 
+def _point_refresh_clocks_at(now: Callable, original: Callable) -> dict:
+    """Make botocore's refreshable credentials read ``now`` unless told otherwise; return what to put back.
+
+    ``RefreshableCredentials.__init__`` takes ``time_fetcher=_local_now`` as a default argument, bound when botocore
+    was imported, so replacing the module's ``_local_now`` alone does not reach credentials created later.
+    """
+    saved = {}
+    for cls in (botocore.credentials.RefreshableCredentials, botocore.credentials.DeferredRefreshableCredentials):
+        init = cls.__init__
+        if init.__defaults__ and any(d is original for d in init.__defaults__):
+            saved[init] = init.__defaults__
+            init.__defaults__ = tuple(now if d is original else d for d in init.__defaults__)
+    return saved
+
+
+def _admin_caller_identity(original: Callable) -> Callable:
+    """moto answers an unknown key as ``user/moto``; the sandbox's administrator is the account itself."""
+
+    def get_caller_identity(self, access_key_id: str, region: str):
+        if access_key_id == ADMIN_ACCESS_KEY_ID:
+            return self.account_id, f"arn:aws:iam::{self.account_id}:root", self.account_id
+        return original(self, access_key_id, region)
+
+    get_caller_identity.__wrapped__ = original
+    return get_caller_identity
+
+
+def _install_admin_identity() -> None:
+    from moto.sts.models import STSBackend
+
+    if not hasattr(STSBackend.get_caller_identity, "__wrapped__"):
+        STSBackend.get_caller_identity = _admin_caller_identity(STSBackend.get_caller_identity)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The network guard
 
@@ -264,6 +298,7 @@ def _install_front_door() -> None:
         return answer
 
     botocore_stubber.process_request = process_request
+    _install_admin_identity()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -287,6 +322,7 @@ class Sandbox:
     _saved_environ: dict = field(default_factory=dict)
     _saved_default_session: Any = None
     _saved_local_now: Any = None
+    _saved_time_defaults: dict = field(default_factory=dict)
     _config_dir: Optional[tempfile.TemporaryDirectory] = None
 
     # -- life cycle --------------------------------------------------------------------------------------------
@@ -303,6 +339,7 @@ class Sandbox:
             self._seal_environment()
             self._guard.install()
             botocore.credentials._local_now = self.clock.now
+            self._saved_time_defaults = _point_refresh_clocks_at(self.clock.now, self._saved_local_now)
             boto3.DEFAULT_SESSION = None
             mock_random.seed(self.seed)
             self._mock = mock_aws(config={
@@ -330,6 +367,9 @@ class Sandbox:
             "AWS_CONFIG_FILE": empty,
             # The administrator never asks a metadata service; code "on an instance" is configured explicitly.
             "AWS_EC2_METADATA_DISABLED": "true",
+            # The sandbox is one account. Naming it spares moto its per-request search for the key's owner, which
+            # builds an IAM backend (and loads every managed policy) for each partition on every fresh account.
+            "MOTO_ACCOUNT_ID": self.account_id,
         })
 
     def _close(self) -> None:
@@ -341,6 +381,9 @@ class Sandbox:
         self._guard.remove()
         if self._saved_local_now is not None:
             botocore.credentials._local_now = self._saved_local_now
+        for function, defaults in self._saved_time_defaults.items():
+            function.__defaults__ = defaults
+        self._saved_time_defaults = {}
         boto3.DEFAULT_SESSION = self._saved_default_session
         if self._saved_environ:
             os.environ.clear()

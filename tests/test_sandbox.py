@@ -207,3 +207,28 @@ def test_the_clock_moves_forward_only(aws):
     assert botocore.credentials._local_now() >= later
     with pytest.raises(ValueError, match="forward"):
         aws.clock.advance(seconds=-1)
+
+
+def test_the_administrator_is_the_account_itself(aws):
+    identity = boto3.client("sts").get_caller_identity()
+    assert identity["Arn"] == "arn:aws:iam::123456789012:root"
+    assert identity["UserId"] == "123456789012"
+
+
+def test_credentials_made_after_start_refresh_on_the_sandbox_clock(aws):
+    # botocore binds its clock as a default argument; the sandbox must reach credentials created after start().
+    calls = []
+
+    def refresh():
+        calls.append(aws.clock.now())
+        expiry = aws.clock.now() + __import__("datetime").timedelta(hours=1)
+        return {"access_key": f"ASIAFAKE{len(calls):012d}", "secret_key": "s", "token": "t",
+                "expiry_time": expiry.isoformat()}
+
+    credentials = botocore.credentials.RefreshableCredentials.create_from_metadata(
+        refresh(), refresh_using=refresh, method="test")
+    first = credentials.get_frozen_credentials().access_key
+    assert credentials.get_frozen_credentials().access_key == first  # fresh: no refresh yet
+    aws.clock.advance(hours=2)
+    assert credentials.get_frozen_credentials().access_key != first
+    assert len(calls) == 2
