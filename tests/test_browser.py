@@ -133,8 +133,8 @@ def test_chapter_shows_its_outputs_and_figures(browser, server, page):
         "return Array.from(document.querySelectorAll('main img')).map(i => [i.src, i.complete && i.naturalWidth > 0])")
     broken = [src for src, loaded in images if not loaded]
     assert broken == [], f"{page}: images that did not load: {broken}"
-    if images:
-        browser.execute_script("document.querySelector('main img').scrollIntoView({block: 'start'})")
+    if browser.execute_script("return document.querySelector('article img') !== null"):
+        browser.execute_script("document.querySelector('article img').scrollIntoView({block: 'start'})")
         _screenshot(browser, page.replace("/", "__") + "--figure")
 
 
