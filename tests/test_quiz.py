@@ -226,6 +226,19 @@ def test_sphinx_appends_the_quiz_to_its_page_and_skips_quizzes_of_pages_not_buil
     assert not (src / "_build" / "book" / "09_later.html").exists()
 
 
+def test_an_incremental_build_picks_up_a_quiz_added_changed_or_removed(tmp_path):
+    src = _sphinx_project(tmp_path, {}, ["book/01_one"])
+    page = src / "_build" / "book" / "01_one.html"
+    quiz_file = src / "book" / "quizzes" / "01_one.yml"
+    assert _build(src).returncode == 0 and "quiz-question" not in page.read_text()
+    quiz_file.write_text(GOOD)
+    assert _build(src).returncode == 0 and 'id="quiz-deny-beats-allow"' in page.read_text()
+    quiz_file.write_text(GOOD.replace("deny-beats-allow", "deny-wins"))
+    assert _build(src).returncode == 0 and 'id="quiz-deny-wins"' in page.read_text()
+    quiz_file.unlink()
+    assert _build(src).returncode == 0 and "quiz-question" not in page.read_text()
+
+
 def test_sphinx_warns_about_a_chapter_without_a_quiz_and_fails_under_w(tmp_path):
     src = _sphinx_project(tmp_path, {"01_one": GOOD}, ["book/01_one", "book/02_two"])
     result = _build(src, "-W")

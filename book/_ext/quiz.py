@@ -278,12 +278,17 @@ def setup(app):
         if str(STATIC_DIR) not in config.html_static_path:
             config.html_static_path.append(str(STATIC_DIR))
 
+    def _quiz_versions(env) -> dict[str, int]:
+        if not hasattr(env, "quiz_versions"):
+            env.quiz_versions = {}  # docname -> mtime of the quiz file its doctree was read with
+        return env.quiz_versions
+
     def append_quiz(app, doctree):
         docname = app.env.docname
         path = quiz_files(app).get(docname)
         if path is None:
             return
-        app.env.note_dependency(str(path))
+        _quiz_versions(app.env)[docname] = path.stat().st_mtime_ns
         try:
             quiz = load_quiz(path)
         except QuizError as exc:
@@ -317,7 +322,30 @@ def setup(app):
             else:
                 logger.info(f"quiz: skipping {path.name}: its page {docname} is not in the table of contents")
 
+    def outdated_by_their_quiz(app, env, added, changed, removed):
+        # A page is read again when its quiz file was added, changed or removed since it was last read; otherwise an
+        # incremental build would keep showing the old quiz (or none), since the page's own source did not change.
+        versions, files = _quiz_versions(env), quiz_files(app)
+        stale = []
+        for docname in env.all_docs:
+            if docname in changed or docname in removed:
+                continue
+            path = files.get(docname)
+            if versions.get(docname) != (path.stat().st_mtime_ns if path else None):
+                stale.append(docname)
+        return stale
+
+    def purge(app, env, docname):
+        _quiz_versions(env).pop(docname, None)
+
+    def merge(app, env, docnames, other):
+        theirs = _quiz_versions(other)
+        _quiz_versions(env).update({d: theirs[d] for d in docnames if d in theirs})
+
     app.connect("config-inited", add_static_path)
+    app.connect("env-get-outdated", outdated_by_their_quiz)
+    app.connect("env-purge-doc", purge)
+    app.connect("env-merge-info", merge)
     # Before Sphinx's own collectors (priority 500), so that the section appears in the page's table of contents.
     app.connect("doctree-read", append_quiz, priority=400)
     app.connect("env-check-consistency", check_every_chapter_has_a_quiz)
