@@ -20,6 +20,18 @@ from nbclient import NotebookClient
 _VALID_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 
 
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive pieces of the same stream: the kernel splits long prints at arbitrary points."""
+    merged: list = []
+    for output in outputs:
+        if (output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == output.get("name")):
+            merged[-1]["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
+
+
 def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     seen: set[str] = set()
     for cell in nb.cells:
@@ -38,7 +50,8 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata.pop("collapsed", None)
         cell.metadata.pop("scrolled", None)
         if cell.cell_type == "code":
-            for output in cell.get("outputs", []):
+            cell["outputs"] = _merge_streams(cell.get("outputs", []))
+            for output in cell["outputs"]:
                 output.get("metadata", {}).pop("execution", None)
                 data = output.get("data", {})
                 # Widget views point at live kernel state: keep their plain-text stand-in only.
