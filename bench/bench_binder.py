@@ -1,8 +1,9 @@
 """How lean Binder's environment is: installing binder/ against installing the full development environment.
 
 Both are new venvs created in the same run, one after the other, from a pip cache warmed for both beforehand (so
-the comparison is of what gets installed, not of the network): the Binder one from binder/requirements.txt plus binder/postBuild, the
-development one from requirements.txt plus the editable engine, as ``make setup`` does. Sizes come from ``du``.
+the comparison is of what gets installed, not of the network): the Binder one from binder/requirements.txt plus
+binder/postBuild, the development one from requirements.txt plus the editable engine, as ``make setup`` does.
+Sizes come from ``du``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Release the exercises for the site: the student versions that book/exercises.md offers for download.
 
 ``make book`` runs this before building, and so does the tests' site build. It hands over to the instructor's
-pipeline, ``python -m grader.classroom release --all``, when that exists; otherwise it runs nbgrader's own
-``generate_assignment`` for every assignment in ``exercises/source/``. Either way the released notebooks land in
-``exercises/release/<assignment>/`` (git-ignored), and this script then proves that no solution and no hidden test
-is in them, since the site publishes them as they are.
+pipeline, ``python -m grader.classroom release --all`` (``--no-prove`` when asked), when that exists; otherwise it
+runs nbgrader's own ``generate_assignment`` for every assignment in ``exercises/source/``. Either way the released
+notebooks land in ``exercises/release/<assignment>/`` (git-ignored), and this script then proves that no solution
+and no hidden test is in them, since the site publishes them as they are.
 """
 
 from __future__ import annotations
@@ -35,13 +35,17 @@ def _has_module(name: str) -> bool:
         return False
 
 
-def release() -> list[Path]:
-    """Release every assignment; return the released notebooks. Raises RuntimeError with the tool's output."""
+def release(prove: bool = True) -> list[Path]:
+    """Release every assignment; return the released notebooks. Raises RuntimeError with the tool's output.
+
+    ``prove`` lets the pipeline first run each solution and check that it earns every point (about a minute);
+    the tests skip it, since the classroom's own tests prove the assignments.
+    """
     env = dict(os.environ)
     # nbgrader calls helper programs (alembic) by name: they live beside this interpreter.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     if _has_module("grader.classroom.__main__"):
-        commands = [[sys.executable, "-m", "grader.classroom", "release", "--all"]]
+        commands = [[sys.executable, "-m", "grader.classroom", "release", "--all", *([] if prove else ["--no-prove"])]]
     else:
         commands = [[sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force", "--log-level=WARN"]
                     for name in assignments()]
@@ -64,7 +68,7 @@ def release() -> list[Path]:
 
 if __name__ == "__main__":
     try:
-        for notebook in release():
+        for notebook in release(prove="--no-prove" not in sys.argv[1:]):
             print(f"released {notebook.relative_to(ROOT)}")
     except RuntimeError as error:
         raise SystemExit(f"release_exercises: {error}")
