@@ -323,6 +323,7 @@ class Sandbox:
     _saved_default_session: Any = None
     _saved_local_now: Any = None
     _saved_time_defaults: dict = field(default_factory=dict)
+    _admin: Optional[boto3.Session] = None
     _config_dir: Optional[tempfile.TemporaryDirectory] = None
 
     # -- life cycle --------------------------------------------------------------------------------------------
@@ -373,6 +374,7 @@ class Sandbox:
         })
 
     def _close(self) -> None:
+        self._admin = None
         if self._mock is not None:
             try:
                 self._mock.stop()
@@ -438,13 +440,19 @@ class Sandbox:
     # -- conveniences for setup code ---------------------------------------------------------------------------
 
     def admin_session(self) -> boto3.Session:
-        """A boto3 session with the account administrator's credentials: for the book's own scaffolding."""
+        """A boto3 session with the account administrator's credentials: for the book's own scaffolding.
+
+        One session serves the sandbox's whole life: a new session parses every service model again, which costs
+        more than most of the calls made with it.
+        """
         self._require_running()
-        return boto3.Session(
-            aws_access_key_id=ADMIN_ACCESS_KEY_ID,
-            aws_secret_access_key=ADMIN_SECRET_ACCESS_KEY,
-            region_name=self.region,
-        )
+        if self._admin is None:
+            self._admin = boto3.Session(
+                aws_access_key_id=ADMIN_ACCESS_KEY_ID,
+                aws_secret_access_key=ADMIN_SECRET_ACCESS_KEY,
+                region_name=self.region,
+            )
+        return self._admin
 
     def client(self, service: str, **kwargs: Any):
         """An administrator's client for ``service``."""

@@ -15,22 +15,7 @@ from botocore.exceptions import ClientError, NoCredentialsError
 
 from grader import credentials, sandbox
 from grader.credentials import on_instance
-
-ACCOUNT = "123456789012"
-AMI = "ami-12c6146b"
-
-
-@pytest.fixture
-def aws(aws):
-    """The sandbox, with one administrator session behind its client(): each service model is parsed once a test."""
-    admin = aws.admin_session()
-    aws.client = lambda service, **kwargs: admin.client(service, **kwargs)
-    return aws
-
-
-def trust(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+from support import ACCOUNT, AMI, trust
 
 
 def launch_with_role(aws, role: str = "WebRole", *, service: str = "ec2.amazonaws.com", policies=()) -> str:

@@ -12,28 +12,7 @@ from botocore.exceptions import ClientError, CredentialRetrievalError, NoCredent
 from grader import credentials
 from grader.credentials import in_task
 from grader.ecs import ecs_agent
-
-ACCOUNT = "123456789012"
-AMI = "ami-12c6146b"
-ECS_FOR_EC2 = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
-EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-
-
-@pytest.fixture
-def aws(aws):
-    """The sandbox, with one administrator session behind its client(): each service model is parsed once a test."""
-    admin = aws.admin_session()
-    aws.client = lambda service, **kwargs: admin.client(service, **kwargs)
-    return aws
-
-
-def trust(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
-
-
-def role_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+from support import ACCOUNT, AMI, ECS_FOR_EC2, EXECUTION_POLICY, role_arn, trust
 
 
 @pytest.fixture

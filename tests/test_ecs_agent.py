@@ -9,24 +9,9 @@ from botocore.exceptions import ClientError
 
 from grader import credentials
 from grader.ecs import AgentNotRegistered, ecs_agent
+from support import ACCOUNT, AMI, ECS_FOR_EC2, trust
 
-ACCOUNT = "123456789012"
-AMI = "ami-12c6146b"
-ECS_FOR_EC2 = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-
-
-@pytest.fixture
-def aws(aws):
-    """The sandbox, with one administrator session behind its client(): each service model is parsed once a test."""
-    admin = aws.admin_session()
-    aws.client = lambda service, **kwargs: admin.client(service, **kwargs)
-    return aws
-
-
-def trust(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
 
 
 def container_host(aws, *policies: str) -> str:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 from botocore.exceptions import ClientError
 
 from grader import instances
-
-TRUST_EC2 = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})
-AMI = "ami-12c6146b"
-
-
-@pytest.fixture
-def aws(aws):
-    """The sandbox, with one administrator session behind its client(): each service model is parsed once a test."""
-    admin = aws.admin_session()
-    aws.client = lambda service, **kwargs: admin.client(service, **kwargs)
-    return aws
+from support import AMI, TRUST_EC2
 
 
 def _profile(aws, name: str, role: str | None = None) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
@@ -14,11 +13,8 @@ import pytest
 
 from grader import sandbox
 from grader.errors import SandboxNetworkBlocked, SandboxNotRunning
+from support import TRUST_EC2
 
-TRUST_EC2 = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})
 
 REAL_LOOKING_KEY = "AKIAIOSFODNN7EXAMPLE"
 REAL_LOOKING_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
