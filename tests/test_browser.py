@@ -243,6 +243,47 @@ def test_self_check_answers_each_choice_with_its_explanation(browser, server, pa
     assert _local_errors(browser, server) == []
 
 
+CONTRAST = """
+function rgb(text) {
+  const m = text.match(/rgba?\\(([\\d.]+),\\s*([\\d.]+),\\s*([\\d.]+)(?:,\\s*([\\d.]+))?\\)/);
+  return m ? {rgb: [m[1], m[2], m[3]].map(Number), alpha: m[4] === undefined ? 1 : Number(m[4])} : null;
+}
+function background(el) {
+  for (; el; el = el.parentElement) {
+    const c = rgb(getComputedStyle(el).backgroundColor);
+    if (c && c.alpha > 0.5) return c.rgb;
+  }
+  return [255, 255, 255];
+}
+function luminance([r, g, b]) {
+  const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+}
+return Array.from(document.querySelectorAll(arguments[0])).map(el => {
+  const fg = rgb(getComputedStyle(el).color), bg = background(el);
+  if (!fg) return null;
+  const [a, b] = [luminance(fg.rgb), luminance(bg)].sort((x, y) => y - x);
+  return [el.textContent.trim().slice(0, 40), (a + 0.05) / (b + 0.05)];
+}).filter(Boolean);
+"""
+
+
+@pytest.mark.parametrize("page", QUIZ_PAGES)
+def test_self_check_text_is_readable(browser, server, page):
+    # Text against its own background, at WCAG's AA ratio for normal text (4.5:1): code blocks in a prompt and the
+    # choices' labels, as the theme's colours and quiz.css combine them.
+    _open(browser, server, page)
+    for mode in ("light", "dark"):
+        browser.execute_script("document.documentElement.dataset.theme = arguments[0]", mode)
+        ratios = browser.execute_script(CONTRAST, ".quiz-prompt, .quiz-prompt pre, .quiz-prompt pre code, "
+                                                  ".quiz-choice label")
+        low = [(text, round(ratio, 2)) for text, ratio in ratios if ratio < 4.5]
+        assert ratios and low == [], f"{page}, {mode} mode: text too faint to read: {low}"
+    browser.execute_script("document.getElementById('check-your-understanding').scrollIntoView({block: 'start'})")
+    _screenshot(browser, page.replace("/", "__") + "--self-check-dark")
+    browser.execute_script("document.documentElement.dataset.theme = 'light'")
+
+
 @pytest.mark.parametrize("page", QUIZ_PAGES[:1])
 def test_self_check_works_from_the_keyboard(browser, server, page):
     from selenium.webdriver.common.by import By
