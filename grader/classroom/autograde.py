@@ -4,9 +4,11 @@ How one batch runs:
 
 1. Each submission gets a private copy of the course (configuration, the assignment's source, a copy of the
    gradebook, that submission) in a scratch folder, so parallel workers share no file and no sqlite database.
-2. Up to ``jobs`` workers run at once (``python -m grader.classroom.worker``), each in its own session. nbgrader's
+2. Up to ``jobs`` workers run at once (``python -m grader.classroom.worker``), each a long-lived process in its
+   own session that grades one submission at a time, every notebook in a fresh kernel and sandbox. nbgrader's
    ``Execute`` interrupts a cell at the per-cell timeout; the parent kills a worker's whole process group at the
-   per-notebook limit (its kernel, started in a session of its own, exits when its parent dies).
+   per-notebook limit (its kernel, started in a session of its own, exits when its parent dies) and starts a new
+   worker for the submissions still to come.
 3. As each worker finishes, the parent records it in the course, serially: nbgrader's own ``Autograde`` runs again
    with ``Execute`` replaced by ``Replay`` (the worker's outputs are copied in), so nbgrader's ``SaveAutoGrades``
    writes the gradebook and the autograded notebook lands in ``autograded/``, as ``nbgrader autograde`` would
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -98,33 +101,67 @@ def _workdir(course: Course, assignment: str, student: str, scratch: Path, grade
     return work
 
 
-def _run_worker(work: Path, assignment: str, student: str, cell_timeout: int, notebook_timeout: int,
-                max_chars: int) -> tuple[Optional[str], str]:
-    """Run one worker; return (problem or None, log)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.pop("GATED_COMMUNITY_COURSE", None)
-    log_path = work / "worker.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "grader.classroom.worker", str(work), assignment, student, str(cell_timeout),
-             str(max_chars)],
-            cwd=str(work), env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
+class Worker:
+    """One long-lived grading process (see ``grader.classroom.worker``), driven one submission at a time."""
+
+    def __init__(self, log_path: Path):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop("GATED_COMMUNITY_COURSE", None)
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.classroom.worker"], env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._log, text=True, start_new_session=True)
+        self._answers: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read_answers, daemon=True).start()
+
+    def _read_answers(self) -> None:
+        for line in self.process.stdout:
+            self._answers.put(line.strip())
+        self._answers.put(None)  # the worker is gone
+
+    def grade(self, work: Path, assignment: str, student: str, cell_timeout: int, notebook_timeout: int,
+              max_chars: int) -> Optional[str]:
+        """Grade one submission; return the problem that kept it from being graded, or None."""
+        job = {"workdir": str(work), "assignment": assignment, "student": student, "cell_timeout": cell_timeout,
+               "max_chars": max_chars}
         try:
-            process.wait(timeout=notebook_timeout)
-        except subprocess.TimeoutExpired:
-            _kill(process)
+            self.process.stdin.write(json.dumps(job) + "\n")
+            self.process.stdin.flush()
+            answer = self._answers.get(timeout=notebook_timeout)
+        except queue.Empty:
+            self.close(kill=True)
             return (f"grading stopped after {notebook_timeout} s, the limit for one notebook; the cells that "
                     "ran until then are not counted. Look for a cell that runs for a long time, or a loop that "
-                    "never ends.", log_path.read_text(errors="replace"))
-    log_text = log_path.read_text(errors="replace")
-    outcome_file = work / "outcome.json"
-    if not outcome_file.exists():
-        return f"the grading process stopped unexpectedly (exit code {process.returncode})", log_text
-    outcome = json.loads(outcome_file.read_text())
-    if outcome["success"]:
-        return None, log_text
-    return _explain_failure(outcome.get("log", "") + outcome.get("error", "")), log_text
+                    "never ends.")
+        except (BrokenPipeError, OSError):
+            answer = None
+        outcome_file = work / "outcome.json"
+        if answer is None or not outcome_file.exists():
+            self.close(kill=True)
+            return f"the grading process stopped unexpectedly (exit code {self.process.returncode})"
+        outcome = json.loads(outcome_file.read_text())
+        if outcome["success"]:
+            return None
+        return _explain_failure(outcome.get("log", "") + outcome.get("error", ""))
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            _kill(self.process)
+        else:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                _kill(self.process)
+        self._log.close()
 
 
 def _explain_failure(text: str) -> str:
@@ -216,10 +253,18 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
         shutil.copyfile(course.root / "gradebook.db", gradebook)
         works = {s: _workdir(course, assignment, s, scratch, gradebook) for s in everyone}
         record_lock = threading.Lock()
+        # One worker per thread of the pool, replaced when a submission had to be killed.
+        local = threading.local()
+        workers: list[Worker] = []
 
         def run(student: str) -> tuple[str, Optional[str], float]:
             begun = time.perf_counter()
-            problem, _ = _run_worker(works[student], assignment, student, cell_timeout, notebook_timeout, max_chars)
+            worker = getattr(local, "worker", None)
+            if worker is None or not worker.alive:
+                worker = local.worker = Worker(scratch / f"worker-{threading.get_ident()}-{len(workers)}.log")
+                with record_lock:
+                    workers.append(worker)
+            problem = worker.grade(works[student], assignment, student, cell_timeout, notebook_timeout, max_chars)
             return student, problem, time.perf_counter() - begun
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -237,6 +282,9 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
                 batch.graded.append(graded)
                 report(graded)
                 shutil.rmtree(works[student], ignore_errors=True)
+        for worker in workers:
+            if worker.alive:
+                worker.close()
     batch.graded.sort(key=lambda g: g.student)
     batch.seconds = time.perf_counter() - started
     return batch

@@ -1,10 +1,18 @@
-"""One submission, autograded in a process of its own: ``python -m grader.classroom.worker WORKDIR ASSIGNMENT STUDENT``.
+"""A grading worker: a process that autogrades submissions one at a time, each in its own kernel and sandbox.
 
-``WORKDIR`` is a private copy of the course (its configuration, the assignment's source, a copy of the gradebook,
-and this one submission), so workers never share a gradebook or a folder. The learner's notebook runs in its own
-kernel, which starts its own sandbox; nbgrader's ``Execute`` interrupts any cell that runs past the per-cell
-timeout. The parent kills this whole process if it runs past the per-notebook limit. The outcome is written to
-``WORKDIR/outcome.json``.
+    python -m grader.classroom.worker          (started by autograde; reads jobs on stdin)
+
+Each job is one line of JSON on standard input: ``{"workdir", "assignment", "student", "cell_timeout",
+"max_chars"}``. ``workdir`` is a private copy of the course (its configuration, the assignment's source, a copy of
+the gradebook, and that one submission), so workers never share a gradebook or a folder. The learner's notebook
+runs in a kernel of its own, which starts its own sandbox; nbgrader's ``Execute`` interrupts any cell that runs
+past the per-cell timeout. The outcome goes to ``workdir/outcome.json``, then the worker answers ``done`` on
+standard output and waits for the next job.
+
+The worker lives for a whole batch because importing nbgrader costs more than grading a short notebook; nothing
+of a submission survives in it but the finished outcome file (the learner's code only ever runs in the kernel).
+The parent kills the worker's whole process group if one submission runs past the per-notebook limit, and starts
+a fresh worker for the rest.
 """
 
 from __future__ import annotations
@@ -33,16 +41,30 @@ def grade(workdir: Path, assignment: str, student: str, cell_timeout: int, max_c
     return {"success": bool(result.get("success")), "log": result.get("log", ""), "error": result.get("error", "")}
 
 
-def main(argv: list[str]) -> int:
-    workdir, assignment, student, cell_timeout, max_chars = Path(argv[0]), argv[1], argv[2], int(argv[3]), \
-        int(argv[4])
-    try:
-        outcome = grade(workdir, assignment, student, cell_timeout, max_chars)
-    except BaseException as error:  # the parent must learn what happened, whatever it was
-        outcome = {"success": False, "log": "", "error": f"{type(error).__name__}: {error}"}
-    (workdir / "outcome.json").write_text(json.dumps(outcome))
-    return 0 if outcome["success"] else 1
+def serve(jobs, answers) -> None:
+    """Grade each job read from ``jobs`` and answer ``done`` on ``answers`` after its outcome file is written."""
+    for line in jobs:
+        if not line.strip():
+            continue
+        job = json.loads(line)
+        workdir = Path(job["workdir"])
+        try:
+            outcome = grade(workdir, job["assignment"], job["student"], int(job["cell_timeout"]),
+                            int(job["max_chars"]))
+        except BaseException as error:  # the parent must learn what happened, whatever it was
+            outcome = {"success": False, "log": "", "error": f"{type(error).__name__}: {error}"}
+        (workdir / "outcome.json").write_text(json.dumps(outcome))
+        answers.write("done\n")
+        answers.flush()
+
+
+def main() -> int:
+    # nbgrader logs to stdout and stderr; keep stdout for the answers alone.
+    answers = sys.stdout
+    sys.stdout = sys.stderr
+    serve(sys.stdin, answers)
+    return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())
