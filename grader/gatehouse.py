@@ -910,6 +910,21 @@ def _resource_policy_for(action: str, resource: str, account: str, region: str) 
     return None
 
 
+def _always_allowed(action: str) -> bool:
+    """Actions AWS answers for any authenticated caller, whatever the policies say (sts:GetCallerIdentity)."""
+    service = action.split(":", 1)[0].lower()
+    table = table_for(service)
+    return table is not None and any(
+        rule.always_allowed and rule.action.lower() == action.lower() for rule in table.rules.values())
+
+
+def _allowed_regardless(identity: Identity, action: str, resource: str, context: dict, sid: str, name: str):
+    """A decision that no policy of the account can change, with the reason as the book explains it."""
+    return evaluate(Request(identity.arn, action, resource, context), identity_policies=[parse(
+        {"Version": "2012-10-17", "Statement": [{"Sid": sid, "Effect": "Allow", "Action": "*", "Resource": "*"}]},
+        "identity", name)], account=identity.account)
+
+
 def decide(principal: Any, action: str, resource: str = "*", context: Optional[dict] = None) -> Decision:
     """Would IAM allow this? Evaluated against the live sandbox state, without making the call.
 
@@ -923,10 +938,11 @@ def decide(principal: Any, action: str, resource: str = "*", context: Optional[d
     base.update(context or {})
     check = Check(action, resource, {}, _resource_policy_for(action, resource, sandbox.account_id, sandbox.region))
     if identity.kind == "admin":
-        return evaluate(Request(identity.arn, action, resource, base), identity_policies=[parse(
-            {"Version": "2012-10-17", "Statement": [{"Sid": "SandboxAdministrator", "Effect": "Allow",
-                                                     "Action": "*", "Resource": "*"}]},
-            "identity", "the sandbox administrator's access")], account=identity.account)
+        return _allowed_regardless(identity, action, resource, base, "SandboxAdministrator",
+                                   "the sandbox administrator's access")
+    if _always_allowed(action):
+        return _allowed_regardless(identity, action, resource, base, "NoPolicyCanRefuse",
+                                   f"AWS's rule that {action} needs no permission")
     if check.resource_policy is not None and check.resource_policy.missing:
         return _missing_role_decision(identity, check, base)
     return _evaluate(identity, check, base)

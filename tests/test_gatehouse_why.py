@@ -96,3 +96,13 @@ def test_decide_with_an_extra_context_key(aws):
     assert not gatehouse.decide(role, "s3:ListAllMyBuckets", "*").allowed
     assert gatehouse.decide(role, "s3:ListAllMyBuckets", "*", {"aws:SourceIp": "198.51.100.9"}).allowed
     assert gatehouse.decide(f"arn:aws:iam::{ACCOUNT}:root", "iam:DeleteRole", "*").allowed
+
+
+def test_decide_agrees_with_aws_on_calls_no_policy_can_refuse(aws):
+    # sts:GetCallerIdentity needs no permission; even a deny-all cannot refuse it, and the real call succeeds too.
+    role = make_role(aws, "Locked", deny("*", "*", sid="NothingAtAll"))
+    verdict = gatehouse.decide(role, "sts:GetCallerIdentity", "*")
+    assert verdict.allowed and "needs no permission" in verdict.reason
+    session = assume(aws, role, "locked")
+    assert session.client("sts").get_caller_identity()["Arn"] == session_arn("Locked", "locked")
+    assert gatehouse.decide(role, "sts:AssumeRole", "*").decision == "explicit-deny"
