@@ -780,6 +780,13 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
                 return _answer(protocol, 400 if protocol in ("json", "rest-json") else 403, entry.code,
                                entry.message, entry.request_id)
 
+    invalid = rule.validate(call) if rule.validate else None
+    if invalid is not None:
+        entry.allowed = False
+        entry.code, entry.message = invalid
+        entry.request_id = state.request_id()
+        state.log.append(entry)
+        return _answer(protocol, 400, entry.code, entry.message, entry.request_id)
     try:
         _validate_documents(rule, call)
     except MalformedPolicyDocument as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from test_gatehouse import ROOT, allow, assume, code_of, document, make_role, message_of, refused, trust_policy
 
@@ -89,3 +90,18 @@ def test_validation_comes_after_authorisation(aws):
     session = assume(aws, make_role(aws, "NoIam", allow("s3:*")))
     error = refused(session.client("iam").create_role, RoleName="X", AssumeRolePolicyDocument=BAD_TRUST)
     assert code_of(error) == "AccessDenied"
+
+
+@pytest.mark.parametrize("seconds", [43201, 50000])
+def test_max_session_duration_outside_one_to_twelve_hours_is_refused(aws, seconds):
+    # IAM accepts 3600 to 43200 seconds (CreateRole / UpdateRole in the IAM API reference); moto stores anything.
+    iam = aws.client("iam")
+    with pytest.raises(ClientError) as refused:
+        iam.create_role(RoleName="Courier", AssumeRolePolicyDocument=trust_policy(), MaxSessionDuration=seconds)
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert "maxSessionDuration" in refused.value.response["Error"]["Message"]
+    assert "Courier" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    iam.create_role(RoleName="Courier", AssumeRolePolicyDocument=trust_policy(), MaxSessionDuration=43200)
+    with pytest.raises(ClientError, match="ValidationError"):
+        iam.update_role(RoleName="Courier", MaxSessionDuration=seconds)
+    assert iam.get_role(RoleName="Courier")["Role"]["MaxSessionDuration"] == 43200

@@ -16,7 +16,9 @@ An entry (``Rule``) describes, in AWS's terms from the Service Authorization Ref
   handed to a service, sts:TagSession when tags are passed);
 * ``documents``: the policy documents the call carries (or names), with the kind of policy each is, so that a
   malformed document is refused the way IAM refuses it before anything is stored;
-* ``always_allowed``: calls no IAM policy can refuse (sts:GetCallerIdentity).
+* ``always_allowed``: calls no IAM policy can refuse (sts:GetCallerIdentity);
+* ``validate``: the service's own checks of a parameter that moto lets through, as ``(code, message)`` when the
+  call is refused (IAM's range for ``MaxSessionDuration``, say).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class Rule:
     also: Optional[Callable[[Call], list]] = None
     documents: tuple = ()
     always_allowed: bool = False
+    validate: Optional[Callable[[Call], Optional[tuple]]] = None
 
     def policy_documents(self, call: Call) -> list:
         """``(text, kind, name)`` of every policy document this call would store or apply."""

@@ -62,6 +62,16 @@ def _both(*parts):
     return lambda call: {k: v for part in parts for k, v in part(call).items()}
 
 
+def _max_session_duration(call: Call):
+    """IAM's range for a role's MaxSessionDuration: one to twelve hours, in seconds (moto stores any number)."""
+    value = call.param("MaxSessionDuration")
+    if value is None or 3600 <= int(value) <= 43200:
+        return None
+    bound = "greater than or equal to 3600" if int(value) < 3600 else "less than or equal to 43200"
+    return ("ValidationError", f"1 validation error detected: Value '{value}' at 'maxSessionDuration' failed to "
+                               f"satisfy constraint: Member must have value {bound}")
+
+
 def _boundary_document(call: Call) -> list:
     """A permissions boundary is named by ARN; the policy it names must be valid as a boundary."""
     arn = call.param("PermissionsBoundary")
@@ -81,7 +91,7 @@ def _rules() -> dict:
             rules[operation] = Rule(f"iam:{operation}", resources, **kw)
 
     # Roles
-    add("CreateRole", _role, context=_both(_boundary, _request_tags),
+    add("CreateRole", _role, context=_both(_boundary, _request_tags), validate=_max_session_duration,
         documents=(document("AssumeRolePolicyDocument", "trust", "trust policy"), _boundary_document))
     add("UpdateAssumeRolePolicy", _role, context=_role_tags,
         documents=(document("PolicyDocument", "trust", "trust policy"),))
@@ -89,7 +99,8 @@ def _rules() -> dict:
     add("AttachRolePolicy DetachRolePolicy", _role, context=_both(_role_tags, _policy_arn))
     add("PutRolePermissionsBoundary", _role, context=_both(_role_tags, _boundary), documents=(_boundary_document,))
     add("TagRole", _role, context=_both(_role_tags, _request_tags))
-    add("GetRole DeleteRole UpdateRole UpdateRoleDescription GetRolePolicy DeleteRolePolicy ListRolePolicies "
+    add("UpdateRole", _role, context=_role_tags, validate=_max_session_duration)
+    add("GetRole DeleteRole UpdateRoleDescription GetRolePolicy DeleteRolePolicy ListRolePolicies "
         "ListAttachedRolePolicies ListInstanceProfilesForRole UntagRole ListRoleTags DeleteRolePermissionsBoundary",
         _role, context=_role_tags)
     add("ListRoles ListPolicies ListInstanceProfiles ListUsers ListGroups GetAccountAuthorizationDetails "
