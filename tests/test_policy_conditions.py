@@ -8,36 +8,12 @@ Each case names the AWS page it encodes in its "source" field; the pages are:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
 """
 
-import json
-from pathlib import Path
 
 import pytest
 
-from grader.policy import OPERATORS, Request, evaluate
+from grader.policy import OPERATORS
 
-DATA = Path(__file__).parent / "data" / "policy"
-
-
-def load(name):
-    cases = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
-    for case in cases:
-        assert case["source"].startswith("https://docs.aws.amazon.com/"), case["id"]
-    return cases
-
-
-def check(case):
-    request = Request(case["principal"], case["action"], case["resource"], case.get("context") or {})
-    decision = evaluate(request, identity_policies=case.get("identity_policies") or [],
-                        resource_policy=case.get("resource_policy"),
-                        permissions_boundary=case.get("permissions_boundary"),
-                        session_policy=case.get("session_policy"))
-    assert decision.decision == case["expect"], decision.reason
-    assert decision.denied_by == case["denied_by"], decision.reason
-    assert decision.access_denied_message() == case.get("message")
-    for words in case.get("reason_contains", []):
-        assert words in decision.reason, f"{words!r} missing from: {decision.reason}"
-    return decision
-
+from policy_cases import check, load
 
 CASES = load("conditions.jsonl")
 

@@ -12,51 +12,13 @@ Each case names the AWS page it encodes in its "source" field; the pages are:
 """
 
 import json
-from pathlib import Path
 
 import pytest
 
-from grader.policy import (Decision, MalformedPolicyDocument, Request, evaluate, explain, matches_action,
+from grader.policy import (MalformedPolicyDocument, Request, evaluate, explain, matches_action,
                            matches_arn, matches_arn_like, parse)
 
-DATA = Path(__file__).parent / "data" / "policy"
-
-
-def load(name):
-    cases = []
-    for number, line in enumerate((DATA / name).read_text().splitlines(), start=1):
-        if line.strip():
-            case = json.loads(line)
-            assert case["source"].startswith("https://docs.aws.amazon.com/"), f"{name}:{number} needs a source"
-            cases.append(case)
-    return cases
-
-
-def decide(case) -> Decision:
-    request = Request(case["principal"], case["action"], case["resource"], case.get("context") or {})
-    return evaluate(request, identity_policies=case.get("identity_policies") or [],
-                    resource_policy=case.get("resource_policy"),
-                    permissions_boundary=case.get("permissions_boundary"),
-                    session_policy=case.get("session_policy"))
-
-
-def check(case):
-    decision = decide(case)
-    assert decision.decision == case["expect"], decision.reason
-    assert decision.allowed is (case["expect"] == "allow")
-    assert decision.denied_by == case["denied_by"], decision.reason
-    if case["expect"] == "allow":
-        assert decision.access_denied_message() is None
-        if not case["principal"].endswith(":root"):  # the root user needs no statement
-            assert decision.statements, "an allow names what allowed it"
-    else:
-        assert decision.access_denied_message() == case["message"]
-    if case["expect"] == "explicit-deny":
-        assert decision.statements and decision.statements[0].effect == "Deny"
-    for words in case.get("reason_contains", []):
-        assert words in decision.reason, f"{words!r} missing from: {decision.reason}"
-    assert decision.reason.startswith(case["expect"].replace("-", " ") + ":")
-
+from policy_cases import check, load
 
 CASES = load("evaluation.jsonl")
 

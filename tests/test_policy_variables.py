@@ -5,31 +5,20 @@ Each case names the AWS page it encodes in its "source" field; the pages are:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
 """
 
-import json
-from pathlib import Path
 
 import pytest
 
 from grader.policy import Request, evaluate
 from grader.policy.variables import Unresolved, parse_template, resolve
 
-DATA = Path(__file__).parent / "data" / "policy"
-CASES = [json.loads(line) for line in (DATA / "variables.jsonl").read_text().splitlines() if line.strip()]
+from policy_cases import check, load
+
+CASES = load("variables.jsonl")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_variable_case(case):
-    assert case["source"].startswith("https://docs.aws.amazon.com/")
-    request = Request(case["principal"], case["action"], case["resource"], case.get("context") or {})
-    decision = evaluate(request, identity_policies=case.get("identity_policies") or [],
-                        resource_policy=case.get("resource_policy"),
-                        permissions_boundary=case.get("permissions_boundary"),
-                        session_policy=case.get("session_policy"))
-    assert decision.decision == case["expect"], decision.reason
-    assert decision.denied_by == case["denied_by"], decision.reason
-    assert decision.access_denied_message() == case.get("message")
-    for words in case.get("reason_contains", []):
-        assert words in decision.reason, f"{words!r} missing from: {decision.reason}"
+    check(case)
 
 
 @pytest.mark.parametrize("text,context,expected", [
