@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 __all__ = ["Result", "Part", "Missing", "PARTS", "ASSIGNMENTS", "part", "parts_of", "find_part", "load_all"]
 

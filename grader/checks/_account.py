@@ -73,29 +73,28 @@ def trust_policy(name: str) -> dict:
     return _document(role(name).get("AssumeRolePolicyDocument"))
 
 
-def role_policies(name: str) -> list[tuple[str, dict]]:
-    """Every identity-based policy of the role: (label, document), inline ones first, then attached managed ones."""
+def _policies_of(kind: str, name: str) -> list[tuple[str, dict]]:
+    """Every identity-based policy of a role or user: (label, document), inline ones first, then managed ones."""
     iam = client("iam")
+    entity = {"role": "Role", "user": "User"}[kind]
+    key = {f"{entity}Name": name}
     out = []
-    for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-        doc = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
-        out.append((f"inline policy {policy_name!r} of role {name}", _document(doc)))
-    for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-        out.append((f"managed policy {attached['PolicyName']} attached to role {name}",
+    for policy_name in getattr(iam, f"list_{kind}_policies")(**key)["PolicyNames"]:
+        doc = getattr(iam, f"get_{kind}_policy")(**key, PolicyName=policy_name)["PolicyDocument"]
+        out.append((f"inline policy {policy_name!r} of {kind} {name}", _document(doc)))
+    for attached in getattr(iam, f"list_attached_{kind}_policies")(**key)["AttachedPolicies"]:
+        out.append((f"managed policy {attached['PolicyName']} attached to {kind} {name}",
                     managed_policy_document(attached["PolicyArn"])))
     return out
+
+
+def role_policies(name: str) -> list[tuple[str, dict]]:
+    """Every identity-based policy of the role: (label, document), inline ones first, then attached managed ones."""
+    return _policies_of("role", name)
 
 
 def user_policies(name: str) -> list[tuple[str, dict]]:
-    iam = client("iam")
-    out = []
-    for policy_name in iam.list_user_policies(UserName=name)["PolicyNames"]:
-        doc = iam.get_user_policy(UserName=name, PolicyName=policy_name)["PolicyDocument"]
-        out.append((f"inline policy {policy_name!r} of user {name}", _document(doc)))
-    for attached in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]:
-        out.append((f"managed policy {attached['PolicyName']} attached to user {name}",
-                    managed_policy_document(attached["PolicyArn"])))
-    return out
+    return _policies_of("user", name)
 
 
 def managed_policy_document(arn: str) -> dict:

@@ -36,7 +36,7 @@ def instance_layer(m, role_name=HOST):
                                         "the cluster" if missing else "does not trust ec2.amazonaws.com"))
     leaks = role_may(role_name, "s3:GetObject", PARCEL).allowed
     m.aspect(1, not leaks, "the instance role cannot read parcels: only the task that needs them can",
-             f"the instance role now allows s3:GetObject on the parcels bucket, so every task on this host can read "
+             "the instance role now allows s3:GetObject on the parcels bucket, so every task on this host can read "
              "it: put the application's permission on the task role", hidden=True, needs=first)
 
 

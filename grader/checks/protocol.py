@@ -80,7 +80,7 @@ def deny_mallory(m, role_name="VisitorRole"):
     if verdict.allowed:
         bad = f"the user mallory may still assume {role_name}: add a Deny statement naming her ARN"
     else:
-        bad = (f"mallory is refused, but only because nothing allows her (implicit deny): the exercise asks for an "
+        bad = ("mallory is refused, but only because nothing allows her (implicit deny): the exercise asks for an "
                "explicit Deny, which still holds if someone later trusts the whole account")
     m.aspect(1, verdict.explicit_deny, "mallory is refused by an explicit Deny in the trust policy", bad, hidden=True,
              needs=first)

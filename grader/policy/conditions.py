@@ -24,7 +24,7 @@ import re
 from datetime import datetime, timezone
 
 from .matching import Glob
-from .variables import Unresolved, has_variables, parse_template, resolve, template_text
+from .variables import Unresolved, has_variables, parse_template, resolve
 
 __all__ = ["Condition", "compile_condition", "OPERATORS", "ConditionValueError", "canonical_operator"]
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from .conditions import ConditionValueError, compile_condition
 from .matching import Glob
 from .principals import PrincipalSpec, validate_principal_value
-from .variables import Unresolved, has_variables, parse_template, resolve, template_text
+from .variables import Unresolved, has_variables, parse_template, resolve
 
 __all__ = ["parse", "Policy", "Statement", "MalformedPolicyDocument", "KINDS", "TRUST_ACTIONS"]
 
@@ -133,7 +133,6 @@ class Statement:
                 if self.resources is not None:
                     return True, f"Resource {shown} matches {resource}"
                 return False, f"NotResource {shown} matches {resource}, so the statement does not cover it"
-        name = "Resource" if self.resources is not None else "NotResource"
         patterns = self.resources if self.resources is not None else self.not_resources
         note = ""
         if unresolved:
