@@ -220,11 +220,27 @@ def _tags(tag_list: Any) -> dict:
     return {t["Key"]: t.get("Value", "") for t in tag_list or [] if isinstance(t, dict) and "Key" in t}
 
 
+_ADMINISTRATOR_ACCESS = parse({"Version": "2012-10-17", "Statement": [
+    {"Sid": "SandboxAdministrator", "Effect": "Allow", "Action": "*", "Resource": "*"}]},
+    "identity", "the sandbox administrator's access")
+
+
+def _held_to_trust_policy(identity: Identity, rule: Any) -> bool:
+    """The administrator may do anything in the account, but taking a role is the role's trust policy's say.
+
+    Without this, a reader's own session could take a role whose protocol admits only EC2, which is exactly what
+    the book teaches cannot happen. The administrator counts as a principal of the account, so a trust policy that
+    trusts the account (or names it) lets it in, and one that names only a service does not.
+    """
+    return identity.kind == "admin" and rule.action.lower().startswith("sts:assumerole")
+
+
 def identify(sandbox: Any, access_key_id: str) -> Identity:
     """The caller behind an access key id, with its policies; raises _Refused for a key AWS would not accept."""
     account = sandbox.account_id
     if access_key_id == _sandbox.ADMIN_ACCESS_KEY_ID:
-        return Identity("admin", _sandbox.ADMIN_ARN, _sandbox.ADMIN_ARN, account, access_key_id, account)
+        return Identity("admin", _sandbox.ADMIN_ARN, _sandbox.ADMIN_ARN, account, access_key_id, account,
+                        identity_policies=[_ADMINISTRATOR_ACCESS])
     session = _sts(account).get_assumed_role_from_access_key(access_key_id)
     if session is not None:
         return _session_identity(sandbox, session)
@@ -760,7 +776,7 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     if identity.unreadable:
         entry.note = "Left out: " + "; ".join(identity.unreadable)
 
-    if identity.kind != "admin" and not rule.always_allowed:
+    if (identity.kind != "admin" or _held_to_trust_policy(identity, rule)) and not rule.always_allowed:
         context = _context(sandbox, identity, region, urlsplit(raw.url).scheme == "https")
         for check in rule.checks(call):
             if check.resource_policy is not None and check.resource_policy.missing:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from test_gatehouse import (ACCOUNT, EC2_TRUST, allow, assume, code_of, make_role, message_of, refused,
+from grader import credentials
+from test_gatehouse import (credentials_session, ACCOUNT, EC2_TRUST, allow, assume, code_of, make_role, message_of, refused,
                             session_arn)
 
 TASKS_TRUST = {"Service": "ecs-tasks.amazonaws.com"}
@@ -24,7 +25,9 @@ def test_the_container_agent_registers_and_reports_with_the_managed_policy(aws):
     aws.client("ecs").create_cluster(clusterName="depot")
     image = aws.client("ec2").describe_images()["Images"][0]["ImageId"]
     instance = aws.client("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    agent = assume(aws, _container_instance_role(aws), "i-agent").client("ecs")
+    # The role trusts only EC2, so its badge comes the way EC2 gets it: minted for the service, not assumed by us.
+    badge = credentials.mint_role_session(aws, _container_instance_role(aws), "i-agent", "ec2.amazonaws.com")
+    agent = credentials_session({**badge, "SessionToken": badge["Token"]}).client("ecs")
 
     agent.discover_poll_endpoint(cluster="depot")
     registered = agent.register_container_instance(

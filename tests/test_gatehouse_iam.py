@@ -152,3 +152,17 @@ def test_deny_on_the_role_arn_in_a_trust_policy(aws):
     target = iam.create_role(RoleName="Guarded", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     error = refused(assume(aws, visitor_role).client("sts").assume_role, RoleArn=target, RoleSessionName="no")
     assert message_of(error).endswith("with an explicit deny in a resource-based policy")
+
+
+def test_the_administrator_is_held_to_the_trust_policy_too(aws):
+    # Everything else is open to the sandbox's administrator, but taking a role is the trust policy's say: a role
+    # that trusts only EC2 cannot be taken from the reader's own session, as the book teaches.
+    ec2_only = make_role(aws, "InstanceOnly", principal=EC2_TRUST)
+    error = refused(aws.client("sts").assume_role, RoleArn=ec2_only, RoleSessionName="me")
+    assert code_of(error) == "AccessDenied"
+    assert message_of(error) == (
+        f"User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: sts:AssumeRole on resource: {ec2_only} "
+        "because no resource-based policy allows the sts:AssumeRole action")
+    trusting_the_account = make_role(aws, "ForTheAccount")
+    assert assume(aws, trusting_the_account, "me").client("sts").get_caller_identity()["Arn"] == \
+        session_arn("ForTheAccount", "me")
