@@ -24,7 +24,7 @@ def notebook() -> Notebook:
 
         s3.create_bucket(Bucket="parcels")
         s3.put_object(Bucket="parcels", Key="porch/box-1.txt", Body=b"a parcel")
-        IMAGE_ID = ec2.describe_images()["Images"][0]["ImageId"]
+        IMAGE_ID = "ami-12c6146b"  # an image the sandbox already has
 
         def trusting(service):
             return json.dumps({"Version": "2012-10-17", "Statement": [

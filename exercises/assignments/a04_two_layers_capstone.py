@@ -25,7 +25,7 @@ def notebook() -> Notebook:
         iam, ec2, ecs, s3 = aws.client("iam"), aws.client("ec2"), aws.client("ecs"), aws.client("s3")
         s3.create_bucket(Bucket="parcels")
         s3.put_object(Bucket="parcels", Key="porch/box-1.txt", Body=b"a parcel")
-        IMAGE_ID = ec2.describe_images()["Images"][0]["ImageId"]
+        IMAGE_ID = "ami-12c6146b"  # an image the sandbox already has
 
         def trusting(service):
             return json.dumps({"Version": "2012-10-17", "Statement": [
