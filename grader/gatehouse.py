@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from grader import sandbox as _sandbox
-from grader.policy import Decision, MalformedPolicyDocument, Request, evaluate, explain, parse
+from grader.policy import Decision, MalformedPolicyDocument, Request, evaluate, explain, parse, validate
 from grader.services import Call, Check, ResourcePolicy, ServiceTable, table_for
 
 __all__ = ["judge", "gate", "why", "decide", "last_decisions", "set_source_ip", "source_ip_for",
@@ -696,18 +696,15 @@ def _missing_role_decision(identity: Identity, check: Check, context: dict) -> D
 
 def _validate_documents(rule: Any, call: Call) -> None:
     for text, kind, name in rule.policy_documents(call):
-        parse(text, kind, name)
+        validate(text, kind, name)
 
 
-def _malformed_message(exc: MalformedPolicyDocument) -> str:
-    where = [w for w in (exc.policy, None if exc.statement is None else (
-        f"statement {exc.statement!r}" if isinstance(exc.statement, str) else f"statement #{exc.statement}"),
-        exc.field and f"field {exc.field}") if w]
-    problem = getattr(exc, "problem", str(exc))
-    if not where:
-        return problem
-    place = ", ".join(where)
-    return f"{place[:1].upper()}{place[1:]}: {problem}"
+def _malformed_note(exc: MalformedPolicyDocument) -> str:
+    """The book's reading of IAM's terse answer, for why(): where the fault is, what it is, how to fix it."""
+    place = exc.where
+    if not place:
+        return f"What is wrong: {exc.explanation}"
+    return f"What is wrong ({place}): {exc.explanation}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -808,7 +805,8 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     except MalformedPolicyDocument as exc:
         entry.allowed = False
         entry.code = table.malformed_code
-        entry.message = _malformed_message(exc)
+        entry.message = exc.message  # IAM's own words, as AWS answers
+        entry.note = _malformed_note(exc)
         entry.request_id = state.request_id()
         state.log.append(entry)
         return _answer(protocol, 400, entry.code, entry.message, entry.request_id)

@@ -43,13 +43,27 @@ def _number(text: str):
         return float(text)
 
 
+_LOOSE_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[Tt](\d{1,2})(?::(\d{1,2})(?::(\d{1,2}(?:\.\d{1,9})?))?)?)?"
+                         r"([Zz]|[+-]\d{2}(?::?\d{2})?)?")
+
+
 def _date(text) -> float:
     """Seconds since the epoch for an ISO 8601 date/time or an epoch number; naive times are UTC."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(text)
     text = str(text).strip()
+    if re.fullmatch(r"\d+", text):
+        if int(text) > 9223372036854775807:  # IAM reads epoch seconds as a signed 64-bit number
+            raise ValueError(f"{text} is too large for a date in seconds")
+        return float(text)
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text)
+    loose = _LOOSE_DATE.fullmatch(text)
+    if loose is not None:  # IAM also takes a shortened ISO 8601 date: "2024", "2024-06", "2024-06-30T12"
+        y, mo, d, h, mi, sec, zone = loose.groups()
+        whole, _, fraction = (sec or "0").partition(".")
+        text = (f"{int(y):04d}-{int(mo or 1):02d}-{int(d or 1):02d}T{int(h or 0):02d}:{int(mi or 0):02d}:"
+                f"{int(whole):02d}{'.' + fraction[:6].ljust(6, '0') if fraction else ''}{zone or ''}")
     if text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"
     moment = datetime.fromisoformat(text)
@@ -384,16 +398,17 @@ def compile_condition(block, variables: bool) -> list[Condition]:
         raise ValueError("must be an object of the form {\"Operator\": {\"context-key\": \"value\" or [values]}}")
     out = []
     for operator, pairs in block.items():
+        if isinstance(pairs, dict) and not pairs:
+            continue  # IAM accepts an empty block, even under a name it does not know: it tests nothing
         canonical_operator(operator)
-        if not isinstance(pairs, dict) or not pairs:
+        if not isinstance(pairs, dict):
             raise ValueError(f"{operator} must map context keys to values, e.g. {{\"{operator}\": "
                              "{\"aws:PrincipalTag/team\": \"blue\"}}")
         for key, value in pairs.items():
             if not isinstance(key, str) or not key.strip():
                 raise ValueError(f"{operator} has an empty context key name")
             raw_values = value if isinstance(value, list) else [value]
-            if not raw_values:
-                raise ValueError(f"{operator} {key} has an empty list of values; give at least one value")
+            # An empty list of values is accepted by IAM: no value can match it.
             try:
                 out.append(Condition(operator, key, raw_values, variables))
             except ConditionValueError as exc:
