@@ -105,7 +105,7 @@ class Statement:
         matchers = []
         for p in rpatterns or ():
             parts = parse_template(p, variables)
-            matchers.append((p, parts if has_variables(parts) else None, Glob(parts)
+            matchers.append((p, parts if has_variables(parts) else None, Glob(parts, resource=True)
                              if not has_variables(parts) else None))
         self._resource_matchers = matchers
 
@@ -136,7 +136,7 @@ class Statement:
                 except Unresolved as exc:
                     unresolved.append(f"{pattern} (its variable {exc.source} {exc.why})")
                     continue
-                glob = Glob(resolved)
+                glob = Glob(resolved, resource=True)
                 shown = f"{pattern} (= {glob.pattern})"
             if glob(resource):
                 if self.resources is not None:
