@@ -34,7 +34,8 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from grader import sandbox as _sandbox
-from grader.policy import Decision, MalformedPolicyDocument, Request, evaluate, explain, parse, validate
+from grader.policy import (Decision, MalformedPolicyDocument, Request, evaluate, explain, parse, read_stored,
+                           validate)
 from grader.services import Call, Check, ResourcePolicy, ServiceTable, table_for
 
 __all__ = ["judge", "gate", "why", "decide", "last_decisions", "set_source_ip", "source_ip_for",
@@ -176,12 +177,12 @@ def _sts(account: str):
 
 
 def _parse_stored(document: Any, kind: str, name: str, identity: Identity):
-    """Parse a policy moto has stored; one the engine cannot read is noted and left out, never a crash."""
-    try:
-        return parse(document, kind, name)
-    except MalformedPolicyDocument as exc:
-        identity.unreadable.append(f"{name}: {exc}")
-        return None
+    """Read a policy moto has stored; what the engine cannot read of it is noted and left out, never a crash."""
+    policy = read_stored(document, kind, name)
+    for index, what in policy.unreadable:
+        identity.unreadable.append(f"{name}, {'the whole document' if index is None else f'statement #{index}'}: "
+                                   f"{what}")
+    return policy
 
 
 def _managed_document(policy: Any) -> Optional[str]:
@@ -675,7 +676,7 @@ def _evaluate(identity: Identity, check: Check, context: dict) -> Decision:
     resource_policy = None
     if check.resource_policy is not None and check.resource_policy.text:
         kind = "trust" if check.action.lower().startswith("sts:") else "resource"
-        resource_policy = parse(check.resource_policy.text, kind, check.resource_policy.name)
+        resource_policy = read_stored(check.resource_policy.text, kind, check.resource_policy.name)
     merged = dict(context)
     merged.update({k: v for k, v in check.context.items() if v is not None})
     return evaluate(Request(identity.arn, check.action, check.resource, merged),

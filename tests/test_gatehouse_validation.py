@@ -143,3 +143,53 @@ def test_the_validation_corpus_gets_iam_answers_through_the_api(aws):
     accepted = {f"case{n}" for n, line in enumerate(corpus.read_text().splitlines())
                 if json.loads(line)["expect"] == "accepted"}
     assert (stored_roles | stored_policies) & {f"case{n}" for n in range(200)} == accepted
+
+
+# A stored policy the engine cannot read. IAM accepts a Numeric condition whose value is not a number (it reads only
+# dates when it stores a policy: https://github.com/getmoto/moto/blob/master/moto/iam/policy_validation.py), and
+# AWS evaluates every policy it holds; the engine refuses such a value, so these documents are put into moto's store
+# directly, as a document stored before a rule changed would be.
+UNREADABLE = {"Sid": "Odd", "Effect": "Allow", "Action": "s3:*", "Resource": "*",
+              "Condition": {"NumericLessThan": {"s3:max-keys": "ten"}}}
+
+
+def _store_behind_iams_back(aws, role_name: str, attribute: str, document: dict) -> None:
+    from moto.iam.models import iam_backends
+
+    role = iam_backends[aws.account_id]["aws"].get_role(role_name)
+    if attribute == "trust":
+        role.assume_role_policy_document = json.dumps(document)
+    else:
+        role.policies["stored"] = json.dumps(document)
+
+
+def test_an_unreadable_trust_policy_still_gets_a_decision(aws):
+    role = make_role(aws, "Odd")
+    odd = {"Sid": "Odd", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "sts:AssumeRole",
+           "Condition": UNREADABLE["Condition"]}
+    _store_behind_iams_back(aws, "Odd", "trust", {"Version": "2012-10-17", "Statement": [
+        odd, {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "sts:AssumeRole"}]})
+    caller = make_role(aws, "Caller", allow("sts:AssumeRole"))
+    caller_session = assume(aws, caller)
+    # The readable statement still speaks: the caller may take the role, and nothing fails inside the gatehouse.
+    assert assume(aws, role, via=caller_session).client("sts").get_caller_identity()["Arn"].endswith("/Odd/reader")
+    verdict = grader.gatehouse.decide(caller, "sts:AssumeRole", role)
+    assert verdict.allowed and "statement 'Root'" in verdict.reason
+    _store_behind_iams_back(aws, "Odd", "trust", {"Version": "2012-10-17", "Statement": [odd]})
+    error = refused(caller_session.client("sts").assume_role, RoleArn=role, RoleSessionName="second")
+    assert code_of(error) == "AccessDenied"
+    assert "could not be read" in grader.why(error)
+
+
+def test_an_unreadable_inline_policy_leaves_out_only_what_it_cannot_read(aws):
+    role = make_role(aws, "Porter", allow("iam:ListRoles"))
+    _store_behind_iams_back(aws, "Porter", "inline", {"Version": "2012-10-17", "Statement": [
+        UNREADABLE, allow("iam:GetRole")]})
+    session = assume(aws, role)
+    session.client("iam").get_role(RoleName="Porter")  # the readable statement of the odd policy applies
+    error = refused(session.client("s3").list_buckets)
+    assert code_of(error) == "AccessDenied"
+    explained = grader.why(error)
+    assert "Left out: inline policy 'stored' on role Porter, statement #0" in explained
+    _store_behind_iams_back(aws, "Porter", "inline", "not json at all")  # type: ignore[arg-type]
+    assert code_of(refused(assume(aws, role).client("s3").list_buckets)) == "AccessDenied"

@@ -65,3 +65,22 @@ def test_parse_reads_what_iam_would_not_store():
     assert parse({"Version": "2012-10-17", "Statement": []}).statements == []
     with pytest.raises(MalformedPolicyDocument, match="2012-10-17 or greater"):
         validate({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+
+
+@pytest.mark.parametrize("stored", ["not json", "[]", '{"Statement": "x"}', "", None,
+                                    {"Version": "2012-10-17", "Statement": [
+                                        {"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+                                         "Condition": {"NumericLessThan": {"s3:max-keys": "ten"}}},
+                                        {"Sid": "Readable", "Effect": "Allow", "Action": "s3:GetObject",
+                                         "Resource": "*"}]}])
+def test_a_stored_document_always_gets_a_decision(stored):
+    # AWS evaluates what it stored; the engine reads what it can and says what it left out, never raising.
+    from grader.policy import Request, evaluate, read_stored
+    policy = read_stored(stored, "identity", "inline policy 'odd'")
+    assert policy.unreadable
+    ann = "arn:aws:iam::123456789012:user/Ann"
+    decision = evaluate(Request(ann, "s3:PutObject", "arn:aws:s3:::parcels/x"), [policy])
+    assert decision.decision == "implicit-deny"
+    assert "could not be read" in decision.reason
+    readable = evaluate(Request(ann, "s3:GetObject", "arn:aws:s3:::parcels/x"), [policy])
+    assert readable.allowed is isinstance(stored, dict)

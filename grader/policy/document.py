@@ -20,7 +20,7 @@ from .matching import Glob
 from .principals import PrincipalSpec, validate_principal_value
 from .variables import Unresolved, has_variables, parse_template, resolve
 
-__all__ = ["parse", "validate", "Policy", "Statement", "MalformedPolicyDocument", "KINDS", "TRUST_ACTIONS"]
+__all__ = ["parse", "validate", "read_stored", "Policy", "Statement", "MalformedPolicyDocument", "KINDS", "TRUST_ACTIONS"]
 
 KINDS = ("identity", "resource", "trust", "boundary", "session")
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -176,9 +176,9 @@ def _as_list(value):
 class Policy:
     """A parsed, validated policy document. Treat it as immutable: parsed policies are cached and shared."""
 
-    __slots__ = ("kind", "name", "version", "id", "statements", "document", "variables")
+    __slots__ = ("kind", "name", "version", "id", "statements", "document", "variables", "unreadable")
 
-    def __init__(self, document: dict, kind: str, name: str | None):
+    def __init__(self, document: dict, kind: str, name: str | None, readable=None, unreadable=()):
         self.document = document
         self.kind = kind
         self.name = name
@@ -186,9 +186,12 @@ class Policy:
         self.id = document.get("Id")
         # Policy variables exist only in version 2012-10-17; otherwise ${...} is literal text (AWS).
         self.variables = self.version == "2012-10-17"
-        raw = document["Statement"]
-        raw = raw if isinstance(raw, list) else [raw]
-        self.statements = [Statement(s, i, self.variables) for i, s in enumerate(raw)]
+        if readable is None:
+            raw = document["Statement"]
+            readable = enumerate(raw if isinstance(raw, list) else [raw])
+        self.statements = [Statement(s, i, self.variables) for i, s in readable]
+        # (index or None for the whole document, what could not be read): statements read_stored() left out
+        self.unreadable = list(unreadable)
 
     @property
     def label(self) -> str:
@@ -251,6 +254,41 @@ def parse(document, kind: str = "identity", name: str | None = None) -> Policy:
             if len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
     return policy
+
+
+def read_stored(document, kind: str = "identity", name: str | None = None) -> Policy:
+    """A policy as AWS has stored it: never refused, whatever the engine can or cannot read of it.
+
+    AWS evaluates every policy it holds, so a request must get a decision even when a stored document is one this
+    engine would not accept (stored before a rule changed, put in place behind IAM's back, or using something the
+    engine does not know). Each statement is read on its own; one that cannot be read is left out and listed in
+    ``Policy.unreadable``. A statement left out can neither allow nor deny, which is also how AWS treats a statement
+    whose condition can never be true.
+    """
+    try:
+        return parse(document, kind, name)
+    except MalformedPolicyDocument as exc:
+        whole = exc
+    text = document.decode("utf-8", "replace") if isinstance(document, (bytes, bytearray)) else document
+    try:
+        loaded = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        loaded = None
+    raw = loaded.get("Statement") if isinstance(loaded, dict) else None
+    if not isinstance(raw, (list, dict)):
+        return Policy({"Statement": []}, kind, name, [], [(None, f"{whole.message} ({whole.explanation})")])
+    raw = raw if isinstance(raw, list) else [raw]
+    version = loaded.get("Version") if loaded.get("Version") in VERSIONS else None
+    readable, unreadable = [], []
+    for index, statement in enumerate(raw):
+        alone = {"Statement": [statement]} if version is None else {"Version": version, "Statement": [statement]}
+        try:
+            _parse(alone, kind, name)
+            readable.append((index, statement))
+        except MalformedPolicyDocument as exc:
+            unreadable.append((index, f"{exc.message} ({exc.explanation})"))
+    stored = {"Statement": raw} if version is None else {"Version": version, "Statement": raw}
+    return Policy(stored, kind, name, readable, unreadable)
 
 
 # IAM checks a document in stages and answers with the first stage that fails, so a document with two faults gets
