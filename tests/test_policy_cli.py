@@ -139,6 +139,9 @@ def test_validate_reports_the_problem(tmp_path):
     result = run("validate", str(path), "--kind", "trust")
     assert result.returncode == 1
     assert result.stdout.startswith("MalformedPolicyDocument (statement 'Ec2' (#0), field Resource)")
+    first, second = result.stdout.splitlines()
+    assert first.endswith(": Has prohibited field Resource")  # IAM's words, then the book's explanation
+    assert "must not have a Resource element" in second
     assert "Traceback" not in result.stderr
     assert run("validate", str(path), "--kind", "resource").stdout == "ok\n"
 
