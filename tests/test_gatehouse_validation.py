@@ -119,30 +119,35 @@ def test_max_session_duration_outside_one_to_twelve_hours_is_refused(aws, second
 def test_the_validation_corpus_gets_iam_answers_through_the_api(aws):
     """Every document of tests/data/policy/validation.jsonl, sent as a learner would send it: IAM's code and words.
 
-    Identity-based documents go through CreatePolicy, trust policies through CreateRole; each case cites where IAM's
-    answer is recorded (see tests/test_policy_validation.py).
+    Identity-based documents go through CreatePolicy and PutRolePolicy, trust policies through CreateRole and
+    UpdateAssumeRolePolicy; each case cites where IAM's answer is recorded (see tests/test_policy_validation.py).
     """
     corpus = Path(__file__).parent / "data" / "policy" / "validation.jsonl"
     iam = aws.client("iam")
+    iam.create_role(RoleName="Target", AssumeRolePolicyDocument=trust_policy())
+    accepted = set()
     for number, line in enumerate(corpus.read_text().splitlines()):
         case = json.loads(line)
         text = case["document"] if isinstance(case["document"], str) else json.dumps(case["document"])
         name = f"case{number}"
         if case["kind"] == "identity":
-            call = lambda: iam.create_policy(PolicyName=name, PolicyDocument=text)  # noqa: E731
+            calls = [lambda: iam.create_policy(PolicyName=name, PolicyDocument=text),
+                     lambda: iam.put_role_policy(RoleName="Target", PolicyName=name, PolicyDocument=text)]
         else:
-            call = lambda: iam.create_role(RoleName=name, AssumeRolePolicyDocument=text)  # noqa: E731
-        if case["expect"] == "accepted":
-            call()
-            continue
-        error = refused(call)
-        assert (code_of(error), message_of(error)) == ("MalformedPolicyDocument", case["expect"]), case["id"]
-        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400, case["id"]
-    stored_roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
-    stored_policies = {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]}
-    accepted = {f"case{n}" for n, line in enumerate(corpus.read_text().splitlines())
-                if json.loads(line)["expect"] == "accepted"}
-    assert (stored_roles | stored_policies) & {f"case{n}" for n in range(200)} == accepted
+            calls = [lambda: iam.create_role(RoleName=name, AssumeRolePolicyDocument=text),
+                     lambda: iam.update_assume_role_policy(RoleName="Target", PolicyDocument=text)]
+        for call in calls:
+            if case["expect"] == "accepted":
+                call()
+                accepted.add(name)
+                continue
+            error = refused(call)
+            assert (code_of(error), message_of(error)) == ("MalformedPolicyDocument", case["expect"]), case["id"]
+            assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 400, case["id"]
+    stored = ({r["RoleName"] for r in iam.list_roles()["Roles"]}
+              | {p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]}
+              | set(iam.list_role_policies(RoleName="Target")["PolicyNames"]))
+    assert stored - {"Target"} == accepted  # nothing refused was stored
 
 
 # A stored policy the engine cannot read. IAM accepts a Numeric condition whose value is not a number (it reads only
