@@ -80,6 +80,20 @@ def test_a_bucket_policy_is_checked_as_a_resource_policy(aws):
     assert code_of(refused(s3.get_bucket_policy, Bucket="parcels")) == "NoSuchBucketPolicy"
 
 
+def test_a_bucket_policy_is_refused_in_s3s_words(aws):
+    # S3's answers as users met them: https://github.com/cloud-custodian/cloud-custodian/issues/4948 (a principal
+    # S3 cannot accept) and https://github.com/humanmade/S3-Uploads/issues/191 (no Principal at all).
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="parcels")
+    bad_principal = document(dict(allow("s3:GetObject", "arn:aws:s3:::parcels/*"), Principal={"AWS": "Ann"}))
+    error = refused(s3.put_bucket_policy, Bucket="parcels", Policy=bad_principal)
+    assert (code_of(error), message_of(error)) == ("MalformedPolicy", "Invalid principal in policy")
+    assert "not a valid AWS principal" in grader.why(error)
+    no_principal = document(allow("s3:GetObject", "arn:aws:s3:::parcels/*"))
+    error = refused(s3.put_bucket_policy, Bucket="parcels", Policy=no_principal)
+    assert (code_of(error), message_of(error)) == ("MalformedPolicy", "Missing required field Principal")
+
+
 def test_a_session_policy_is_checked_when_assuming(aws):
     role = make_role(aws, "Target")
     error = refused(aws.client("sts").assume_role, RoleArn=role, RoleSessionName="s1", Policy=NO_EFFECT)

@@ -513,7 +513,7 @@ def _validate_statement(statement, index: int, kind: str, sids: dict, variables:
                       "{\"Service\": \"ecs-tasks.amazonaws.com\"} or {\"AWS\": \"arn:aws:iam::123456789012:root\"}",
                       where, "Principal")
         else:
-            _validate_principal(statement[field], field, where, found)
+            _validate_principal(statement[field], field, kind, where, found)
 
 
 def _validate_condition(block, variables: bool, where, found: _Found) -> None:
@@ -631,7 +631,7 @@ def _validate_resource(resource: str, field: str, where, found: _Found) -> None:
                   f"and account of arn:aws:s3:::bucket) needs all six parts; {how}", where, field)
 
 
-def _validate_principal(element, field, where, found: _Found) -> None:
+def _validate_principal(element, field, kind, where, found: _Found) -> None:
     if element == "*":
         return
     if not isinstance(element, dict) or not element:
@@ -644,5 +644,7 @@ def _validate_principal(element, field, where, found: _Found) -> None:
         for value in values:
             problem = validate_principal_value(key, value)
             if problem:
-                found.add("kind", f'Invalid principal in policy: "{str(key).upper()}":{json.dumps(value)}',
-                          problem, where, field)
+                # IAM names the principal it could not accept; S3 says only that one of them is invalid.
+                message = "Invalid principal in policy" if kind == "resource" else \
+                    f'Invalid principal in policy: "{str(key).upper()}":{json.dumps(value)}'
+                found.add("kind", message, problem, where, field)
