@@ -168,7 +168,8 @@ def test_the_one_command_installs_an_engine_that_runs_an_exercise_from_a_fresh_c
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = str(venv / "bin" / "python")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    requirement = INSTALL.split('"')[1].replace(f"git+{REPOSITORY}", f"git+file://{clone}")
+    # pip's URL check wants a host in a direct reference, so the clone is addressed as file://localhost/...
+    requirement = INSTALL.split('"')[1].replace(f"git+{REPOSITORY}", f"git+file://localhost{clone}")
     subprocess.run([python, "-m", "pip", "install", "--quiet", requirement], check=True, timeout=900, env=env,
                    cwd=tmp_path)
     first = next(c for c in nbformat.read(clone / "exercises" / "source" / "01-community-protocol" /
