@@ -213,7 +213,8 @@ def test_an_operation_without_a_table_entry_is_refused_honestly(aws):
     assert "does not know which resource iam:ListOpenIDConnectProviders acts on" in message_of(error)
     error = refused(session.client("sqs").list_queues)
     assert "no table for the service 'sqs'" in message_of(error)
-    aws.client("sqs").list_queues()  # the administrator's scaffolding is not held up
+    # The administrator is an IAM user like any other: no call is waved through unjudged, not even its own.
+    assert code_of(refused(aws.client("sqs").list_queues)) == "NotImplemented"
 
 
 def test_refusals_have_deterministic_request_ids():
