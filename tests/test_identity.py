@@ -199,3 +199,17 @@ def test_temporary_credentials_of_a_session_are_asia(aws):
     credentials = aws.client("sts").assume_role(RoleArn=make_role(aws, "Temp"), RoleSessionName="tt")["Credentials"]
     assert credentials["AccessKeyId"].startswith("ASIA")
     assert credentials_session(credentials).client("sts").get_caller_identity()["UserId"].endswith(":tt")
+
+
+def test_the_administrator_reads_public_parameters_through_its_policy(aws):
+    # ssm:GetParameter is authorised on the parameter's ARN; AWS's public parameters have no account in theirs
+    # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html).
+    name = "/aws/service/ecs/optimized-ami/amazon-linux-2/recommended/image_id"
+    assert aws.client("ssm").get_parameter(Name=name)["Parameter"]["Name"] == name
+    aws.client("ssm").put_parameter(Name="/community/gate-code", Value="1234", Type="String")
+    reader = make_user(aws, "reader", allow("ssm:GetParameter", "arn:aws:ssm:us-east-1:*:parameter/nothing"))
+    error = refused(reader.client("ssm").get_parameter, Name=name)
+    assert code_of(error) == "AccessDeniedException"
+    assert f"arn:aws:ssm:us-east-1::parameter{name}" in message_of(error)
+    error = refused(reader.client("ssm").get_parameter, Name="/community/gate-code")
+    assert "arn:aws:ssm:us-east-1:123456789012:parameter/community/gate-code" in message_of(error)

@@ -139,10 +139,10 @@ def arn_or(value: str, template: str, call: Call, **extra: str) -> str:
 
 
 def _load() -> dict:
-    from . import ec2, ecr, ecs, iam, logs, s3, sts
+    from . import ec2, ecr, ecs, iam, logs, s3, ssm, sts
 
     tables = {}
-    for module in (iam, sts, s3, ec2, ecs, ecr, logs):
+    for module in (iam, sts, s3, ec2, ecs, ecr, logs, ssm):
         tables[module.TABLE.signing_name] = module.TABLE
     return tables
 
