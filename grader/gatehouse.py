@@ -2,15 +2,17 @@
 
 For each request the gatehouse works out, from the raw HTTP request alone (method, URL, headers, body):
 
-* **who is calling**, from the access key id in the SigV4 ``Authorization`` header: the sandbox administrator
-  (unrestricted: the book's scaffolding), an IAM user's access key, or a role session minted by STS (``AssumeRole``,
-  an instance profile, a task role), looked up in moto's own IAM and STS state. An expired session gets AWS's
-  ``ExpiredToken``; a key nobody issued gets ``InvalidClientTokenId``;
+* **who is calling**, from the access key id in the SigV4 ``Authorization`` header: an IAM user's access key (the
+  sandbox's administrator is one, with ``AdministratorAccess``), the account's root user, or a role session minted
+  by STS (``AssumeRole``, an instance profile, a task role), looked up in moto's own IAM and STS state. An expired
+  session gets AWS's ``ExpiredToken``; a key nobody issued gets ``InvalidClientTokenId``;
 * **what is asked**: the service (the signing name), the operation and its parameters (moto's routers and protocol
   parsers, the same ones moto itself answers with), and from the service's table in ``grader.services`` the IAM
   action(s), resource ARN(s) and context keys;
-* **the decision**, from ``grader.policy.evaluate`` with the caller's policies (inline, attached, group, boundary,
-  session policy) and the resource's policy (a bucket policy; a role's trust policy for ``sts:AssumeRole``).
+* **the decision**, from ``authorize()``, the one rule that ``decide()``, the checks and the playground use too:
+  ``grader.policy.evaluate`` with the caller's policies (inline, attached, group, boundary, session policy) and the
+  resource's policy (a bucket policy; a role's trust policy for ``sts:AssumeRole``), after the refusals AWS makes
+  before reading any policy (root taking a role).
 
 A refusal is answered in the service's own protocol, so botocore raises the ``ClientError`` AWS would cause, with
 AWS's words. Policy documents are validated before moto stores them (``MalformedPolicyDocument``), for every caller.
@@ -38,7 +40,7 @@ from grader import sandbox as _sandbox
 from grader.policy import Decision, MalformedPolicyDocument, Request, evaluate, explain, parse
 from grader.services import Call, Check, ResourcePolicy, ServiceTable, table_for
 
-__all__ = ["judge", "gate", "why", "decide", "last_decisions", "set_source_ip", "source_ip_for",
+__all__ = ["judge", "gate", "why", "decide", "authorize", "last_decisions", "set_source_ip", "source_ip_for",
            "DEFAULT_SOURCE_IP", "Entry", "Identity"]
 
 DEFAULT_SOURCE_IP = "203.0.113.10"
