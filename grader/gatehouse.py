@@ -674,7 +674,7 @@ def _authorization_status(identity: Identity, decision: Decision) -> dict:
         items = value if isinstance(value, (list, tuple)) else [value]
         return {"items": [{"value": str(v)} for v in items]}
 
-    matched = [{"statementId": st.sid or "", "effect": st.effect, "source": st.where}
+    matched = [{"statementId": st.sid or "", "effect": st.effect.upper()}
                for st in decision.statements if getattr(st, "effect", None)]
     principal = {"id": identity.userid, "arn": identity.arn}
     if identity.username:

@@ -154,4 +154,5 @@ def test_an_explicit_deny_is_marked_in_the_decoded_message(aws):
     error = refused(assume(aws, role).client("ec2").run_instances, ImageId=image, MinCount=1, MaxCount=1)
     status = decoded(aws, error)
     assert status["explicitDeny"] is True
-    assert [item["statementId"] for item in status["matchedStatements"]["items"]] == ["NeverLaunch"]
+    assert [(item["statementId"], item["effect"]) for item in status["matchedStatements"]["items"]] == \
+        [("NeverLaunch", "DENY")]
