@@ -131,6 +131,9 @@ def _install_root_identity() -> None:
         STSBackend.get_caller_identity = _root_caller_identity(STSBackend.get_caller_identity)
 
 
+_administrators_made: set = set()
+
+
 def ensure_administrator(account_id: str = ACCOUNT_ID) -> Any:
     """The sandbox's administrator: the IAM user ``administrator`` with AWS's ``AdministratorAccess`` attached.
 
@@ -141,9 +144,10 @@ def ensure_administrator(account_id: str = ACCOUNT_ID) -> Any:
     from moto.iam.models import AccessKey, iam_backends
 
     iam = iam_backends[account_id]["aws"]
-    user = iam.users.get(ADMIN_USER_NAME)
-    if user is not None:
-        return user
+    if account_id in _administrators_made:
+        # Made once per fresh account: a reader who deletes the user has deleted it, as on AWS.
+        return iam.users.get(ADMIN_USER_NAME)
+    _administrators_made.add(account_id)
     user = iam.create_user(REGION, ADMIN_USER_NAME, "/")
     iam.attach_user_policy(ADMIN_POLICY_ARN, ADMIN_USER_NAME)
     key = AccessKey(ADMIN_USER_NAME, prefix="AKIA", account_id=account_id)
@@ -422,6 +426,7 @@ class Sandbox:
             self._saved_time_defaults = _point_refresh_clocks_at(self.clock.now, self._saved_local_now)
             boto3.DEFAULT_SESSION = None
             mock_random.seed(self.seed)
+            _administrators_made.clear()
             _install_unique_ids()
             self._mock = mock_aws(config={
                 "iam": {"load_aws_managed_policies": True},
@@ -481,6 +486,7 @@ class Sandbox:
 
         self._require_running()
         self._mock.reset()
+        _administrators_made.clear()
         mock_random.seed(self.seed)
         self.clock.reset()
         self.calls.clear()

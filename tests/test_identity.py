@@ -213,3 +213,22 @@ def test_the_administrator_reads_public_parameters_through_its_policy(aws):
     assert f"arn:aws:ssm:us-east-1::parameter{name}" in message_of(error)
     error = refused(reader.client("ssm").get_parameter, Name="/community/gate-code")
     assert "arn:aws:ssm:us-east-1:123456789012:parameter/community/gate-code" in message_of(error)
+
+
+def test_a_deleted_administrator_stays_deleted(aws):
+    # The administrator is an ordinary IAM user: delete it and its key stops working, as any deleted user's does.
+    iam = aws.client("iam")
+    iam.detach_user_policy(UserName="administrator", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    error = refused(iam.list_users)
+    assert code_of(error) == "AccessDenied"
+    assert "user/administrator is not authorized to perform: iam:ListUsers" in message_of(error)
+    root_iam = aws.root_session().client("iam")
+    root_iam.attach_user_policy(UserName="administrator", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    assert iam.list_users()["Users"]
+    for key in root_iam.list_access_keys(UserName="administrator")["AccessKeyMetadata"]:
+        root_iam.delete_access_key(UserName="administrator", AccessKeyId=key["AccessKeyId"])
+    root_iam.detach_user_policy(UserName="administrator", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    root_iam.delete_user(UserName="administrator")
+    assert code_of(refused(iam.list_users)) == "InvalidClientTokenId"
+    aws.reset()
+    assert [u["UserName"] for u in aws.client("iam").list_users()["Users"]] == ["administrator"]
