@@ -94,10 +94,10 @@ class _State:
         """An opaque token for an authorization status: random-looking, the same from run to run, held here."""
         with self.lock:
             n = len(self.encoded) + 1
-        digest = b"".join(hashlib.sha512(f"encoded-authorization:{self.seed}:{n}:{part}".encode()).digest()
-                          for part in range(3))
-        token = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-        self.encoded[token] = status
+            digest = b"".join(hashlib.sha512(f"encoded-authorization:{self.seed}:{n}:{part}".encode()).digest()
+                              for part in range(3))
+            token = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+            self.encoded[token] = status
         return token
 
     def request_id(self) -> str:
