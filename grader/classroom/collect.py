@@ -8,7 +8,8 @@ Accepted layouts (in a folder, or in a zip, possibly inside one enclosing folder
 Students must be on the roster (``students.csv`` in the course directory, or ``--roster FILE``: a CSV with a column
 ``id``, and optionally ``first_name``, ``last_name``, ``email``). Nothing is copied unless everything checks out,
 and a submission that was already collected is replaced only with ``replace=True``, after a copy of it is kept in
-``submitted/.replaced/``.
+``submitted/.replaced/``. A file named like a notebook that Jupyter cannot open is the student's submission all the
+same: it is collected, named in the summary, and autograde records it as not graded, with the reason.
 """
 
 from __future__ import annotations
@@ -34,11 +35,16 @@ class Collected:
     assignment: str
     students: list = field(default_factory=list)
     replaced: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)
 
     def summary(self) -> str:
         text = f"{self.assignment}: collected {len(self.students)} submission(s) into submitted/"
         if self.replaced:
             text += f"; replaced {len(self.replaced)} (the earlier copies are in submitted/.replaced/)"
+        if self.unreadable:
+            text += (f"\n{len(self.unreadable)} of them cannot be graded as they are (autograde will list them as "
+                     "not graded): ask for the notebook itself, then collect it again with --replace.\n" +
+                     "\n".join(f"  - {line}" for line in self.unreadable))
         return text
 
 
@@ -131,13 +137,6 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
         if unknown:
             problems.append(f"not on the roster: {', '.join(unknown)}. Add them to the roster "
                             f"({roster or course.root / 'students.csv'}) or rename their notebooks to a roster id.")
-        for student, files in sorted(found.items()):
-            for name, file in files.items():
-                try:
-                    nbformat.read(file, as_version=4)
-                except Exception as error:  # any unreadable notebook is the user's to fix
-                    problems.append(f"{file.relative_to(folder)} is not a readable notebook ({type(error).__name__}"
-                                    f": {str(error)[:120]}). Ask {student} to submit it again.")
         existing = [s for s in found if course.folder("submitted", s, assignment).exists()]
         if existing and not replace:
             problems.append(f"already collected for {', '.join(sorted(existing))}: nothing was replaced. Pass "
@@ -150,6 +149,13 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
             raise UserError(f"There are no submissions in {path}. Accepted layouts: <student>.ipynb, or "
                             "<student>/<notebook>.ipynb.")
         result = Collected(assignment)
+        for student, files in sorted(found.items()):
+            for name, file in files.items():
+                try:
+                    nbformat.read(file, as_version=4)
+                except Exception as error:  # the student's file as it is: autograde records it as not graded
+                    result.unreadable.append(f"{student}: {file.relative_to(folder)} is not a notebook Jupyter can "
+                                             f"open ({type(error).__name__}: {str(error)[:120]})")
         stamp = _dt.datetime.now(_dt.timezone.utc)
         with course.gradebook() as gb:
             for student in sorted(found):
