@@ -140,7 +140,7 @@ class NormalizeCells(NbGraderPreprocessor):
         """Map id(cell) -> Released for the cells that count."""
         by_name = {r.name: r for r in truth}
         claims: dict[str, list] = {}
-        unknown = []
+        unknown: set = set()  # by identity: a copy of a cell is equal to it
         for cell in cells:
             meta = _nbgrader(cell)
             if meta is None:
@@ -149,7 +149,7 @@ class NormalizeCells(NbGraderPreprocessor):
             if isinstance(name, str) and name in by_name:
                 claims.setdefault(name, []).append(cell)
             elif _flagged(meta):
-                unknown.append(cell)
+                unknown.add(id(cell))
         counted = {}
         for name, copies in claims.items():
             released = by_name[name]
@@ -170,7 +170,7 @@ class NormalizeCells(NbGraderPreprocessor):
             if id(cell) in counted:
                 previous = counted[id(cell)].order
                 continue
-            if cell not in unknown:
+            if id(cell) not in unknown:
                 continue
             meta = _nbgrader(cell)
             answer = bool(meta.get("solution"))
