@@ -10,6 +10,10 @@ Students must be on the roster (``students.csv`` in the course directory, or ``-
 and a submission that was already collected is replaced only with ``replace=True``, after a copy of it is kept in
 ``submitted/.replaced/``. A file named like a notebook that Jupyter cannot open is the student's submission all the
 same: it is collected, named in the summary, and autograde records it as not graded, with the reason.
+
+Each submission is stamped (``timestamp.txt``) with the time it was handed in, which nbgrader's gradebook compares
+with the due date: the time nbgrader's exchange wrote beside it (``<student>/<assignment>/timestamp.txt``) when there
+is one, otherwise the time it was collected.
 """
 
 from __future__ import annotations
@@ -124,6 +128,21 @@ def _find(folder: Path, assignment: str, notebooks: list[str]) -> tuple[dict, li
     return found, unexpected
 
 
+def _handed_in(file: Path) -> Optional[_dt.datetime]:
+    """When nbgrader's exchange says the student submitted (``<student>/<assignment>/timestamp.txt``), if it says."""
+    if not file.is_file():
+        return None
+    from nbgrader.utils import parse_utc
+
+    text = file.read_text().strip()
+    try:
+        return parse_utc(text).replace(tzinfo=_dt.timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{file.parent.parent.name}/{file.parent.name}/timestamp.txt holds {text[:40]!r}, which is not "
+                         "a time nbgrader can read (for example 2030-01-31 17:00:00.000000 UTC): fix or delete it.") \
+            from None
+
+
 def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] = None,
             replace: bool = False) -> Collected:
     course.require_assignment(assignment)
@@ -137,6 +156,12 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
         if unknown:
             problems.append(f"not on the roster: {', '.join(unknown)}. Add them to the roster "
                             f"({roster or course.root / 'students.csv'}) or rename their notebooks to a roster id.")
+        handed_in = {}
+        for student in found:
+            try:
+                handed_in[student] = _handed_in(folder / student / assignment / "timestamp.txt")
+            except ValueError as error:
+                problems.append(str(error))
         existing = [s for s in found if course.folder("submitted", s, assignment).exists()]
         if existing and not replace:
             problems.append(f"already collected for {', '.join(sorted(existing))}: nothing was replaced. Pass "
@@ -170,6 +195,7 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
             target.mkdir(parents=True)
             for name, file in files.items():
                 shutil.copyfile(file, target / f"{name}.ipynb")
-            (target / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z") + "\n")
+            when = handed_in.get(student) or stamp
+            (target / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f %Z") + "\n")
             result.students.append(student)
     return result
