@@ -46,6 +46,12 @@ def duplicated_answer(nb):
     nb.cells[at].source = "first_copy = 1"
 
 
+def duplicated_test(nb):
+    at = nb.cells.index(cell_of(nb, "test-protocol-3"))
+    nb.cells.insert(at, copy.deepcopy(nb.cells[at]))
+    nb.cells[at + 1].source = "print('my own test')"
+
+
 def answer_to_markdown(nb):
     cell = cell_of(nb, "protocol-2-answer")
     cell.cell_type = "markdown"
@@ -106,7 +112,7 @@ def empty(nb):
 
 
 SLIPS = {f.__name__.replace("_", "-"): f for f in (
-    duplicated_answer, answer_to_markdown, check_cell_to_markdown, renamed_answer, renamed_after_a_deleted_answer,
+    duplicated_answer, duplicated_test, answer_to_markdown, check_cell_to_markdown, renamed_answer, renamed_after_a_deleted_answer,
     renamed_test, graded_answer, ungraded_test, edited_test, deleted_test, deleted_answer, deleted_answer_and_test,
     reordered, empty)}
 SLIPS["untouched"] = None
@@ -164,6 +170,7 @@ def test_the_note_says_what_was_put_back_and_an_untouched_notebook_gets_none(rec
     assert note(graded["untouched"]) == ""
     expected = {
         "duplicated-answer": "`protocol-1-answer` appears 2 times",
+        "duplicated-test": "`test-protocol-3` appears 2 times: the copy at cell 12 counts",
         "answer-to-markdown": "`protocol-2-answer` had been turned into a markdown cell",
         "check-cell-to-markdown": "`test-protocol-2` had been turned into a markdown cell",
         "renamed-answer": "changed to `my-answer`; it was graded as `protocol-3-answer`",
@@ -190,6 +197,17 @@ def test_the_last_copy_of_a_duplicated_cell_counts_and_the_others_run_as_ordinar
     assert [grade_id(c) for c in copies] == [None, "protocol-1-answer"]
     assert copies[0].cell_type == "code" and "nbgrader" not in copies[0].metadata
     assert "the copy at cell 5 counts, and the other copy (cell 4) ran as ordinary code" in note(nb)
+
+
+def test_the_counted_copy_of_a_duplicated_test_runs_as_released(recorded):
+    course, _, graded = recorded
+    nb = graded["duplicated-test"]
+    truth = {r.name: r for r in released_cells(course.db_url, A, A)}
+    counted = cell_of(nb, "test-protocol-3")
+    assert counted.source == truth["test-protocol-3"].source
+    plain = [c for c in nb.cells if c.cell_type == "code" and not grade_id(c) and "protocol.several_services" in c.source]
+    assert len(plain) == 1 and "BEGIN HIDDEN TESTS" not in plain[0].source  # the other copy, as the learner had it
+    assert nb.cells.index(plain[0]) < nb.cells.index(counted)
 
 
 def test_the_learners_order_is_kept_and_missing_cells_go_where_they_were_released(recorded):
