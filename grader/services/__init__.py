@@ -2,7 +2,10 @@
 
 The gatehouse knows nothing about any one service. For every call it looks up the service's table here (by the
 SigV4 signing name) and the operation's entry in it; the entry turns the call's parameters into the checks IAM
-would make. Adding a service is adding a module with a ``TABLE``, not a branch in the gatehouse.
+would make. Most entries come from the Service Authorization Reference as data (``reference.py``); a table writes
+by hand only the operations whose authorisation differs from their name or needs more than the data gives, and the
+service-wide facts the data leaves out (which parameter fills an ARN variable of another name, a service's resource
+policy). Adding a service is adding a module with a ``TABLE``, not a branch in the gatehouse.
 
 An entry (``Rule``) describes, in AWS's terms from the Service Authorization Reference:
 
@@ -26,8 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-__all__ = ["Rule", "Check", "Call", "ResourcePolicy", "ServiceTable", "table_for", "TABLES", "arn_or",
-           "as_list", "document"]
+__all__ = ["Rule", "Check", "Call", "ResourcePolicy", "ServiceTable", "table_for", "services_run", "TABLES",
+           "arn_or", "as_list", "document"]
 
 
 @dataclass
@@ -77,6 +80,7 @@ class Rule:
     documents: tuple = ()
     always_allowed: bool = False
     validate: Optional[Callable[[Call], Optional[tuple]]] = None
+    reference: Any = None    # for a rule read from the Service Authorization Reference: what the data said
 
     def policy_documents(self, call: Call) -> list:
         """``(text, kind, name)`` of every policy document this call would store or apply."""
@@ -106,9 +110,32 @@ class ServiceTable:
     rules: dict
     denied_code: str = "AccessDenied"
     malformed_code: str = "MalformedPolicyDocument"
+    # For the rules read from the reference: ARN variables filled by a rule rather than by the parameter of the
+    # same name, condition keys whose value needs more than a parameter, each resource type's aws:ResourceTag keys,
+    # and the resource-based policy that has a say on every call (S3's bucket policy).
+    variables: dict = field(default_factory=dict)
+    condition_keys: dict = field(default_factory=dict)
+    resource_tags: dict = field(default_factory=dict)
+    resource_policy: Optional[Callable[[Call], Optional[ResourcePolicy]]] = None
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rule(self, operation: str) -> Optional[Rule]:
-        return self.rules.get(operation)
+        """The hand-written entry for ``operation``, else the one the Service Authorization Reference gives."""
+        found = self.rules.get(operation)
+        if found is not None:
+            return found
+        if operation not in self._derived:
+            from .reference import derive
+
+            self._derived[operation] = derive(self, operation)
+        return self._derived[operation]
+
+    @property
+    def name(self) -> str:
+        """AWS's name for the service, as the Service Authorization Reference spells it."""
+        from .reference import service_name
+
+        return service_name(self.prefix)
 
 
 def document(param: str, kind: str, name: str = "") -> Callable[[Call], list]:
@@ -139,10 +166,10 @@ def arn_or(value: str, template: str, call: Call, **extra: str) -> str:
 
 
 def _load() -> dict:
-    from . import ec2, ecr, ecs, iam, logs, s3, sts
+    from . import ec2, ecr, ecs, iam, logs, s3, ssm, sts
 
     tables = {}
-    for module in (iam, sts, s3, ec2, ecs, ecr, logs):
+    for module in (iam, sts, s3, ec2, ecs, ecr, logs, ssm):
         tables[module.TABLE.signing_name] = module.TABLE
     return tables
 
@@ -154,3 +181,10 @@ def table_for(signing_name: str) -> Optional[ServiceTable]:
     if not TABLES:
         TABLES.update(_load())
     return TABLES.get(signing_name)
+
+
+def services_run() -> list:
+    """The services the sandbox runs, as ``(signing name, AWS's name)``."""
+    if not TABLES:
+        TABLES.update(_load())
+    return [(name, table.name) for name, table in TABLES.items()]

@@ -59,6 +59,8 @@ def _pass_instance_profile_role(call: Call) -> list:
 
 
 def _rules() -> dict:
+    """The launches and associations that hand a role to EC2, and the calls whose resources the reference cannot
+    name from the parameters (an association id, a list of ids of any kind)."""
     rules = {}
 
     def add(operations, resources, **kw):
@@ -71,18 +73,13 @@ def _rules() -> dict:
     add("ReplaceIamInstanceProfileAssociation", _association_instance, context=_instance_profile_context,
         also=_pass_instance_profile_role)
     add("DisassociateIamInstanceProfile", _association_instance)
-    add("TerminateInstances StopInstances StartInstances RebootInstances ModifyInstanceAttribute "
-        "GetConsoleOutput", _instances)
     add("CreateTags DeleteTags", _tagged)
-    add("CreateKeyPair DeleteKeyPair", lambda call: [_arn(call, "key-pair", call.param("KeyName", "*"))])
-    add("CreateSecurityGroup", lambda call: [_arn(call, "security-group", "*")])
-    add("AuthorizeSecurityGroupIngress AuthorizeSecurityGroupEgress RevokeSecurityGroupIngress DeleteSecurityGroup",
-        lambda call: [_arn(call, "security-group", call.param("GroupId", "*"))])
-    add("DescribeInstances DescribeInstanceStatus DescribeInstanceAttribute DescribeIamInstanceProfileAssociations "
-        "DescribeImages DescribeVpcs DescribeSubnets DescribeSecurityGroups DescribeKeyPairs DescribeTags "
-        "DescribeRegions DescribeAvailabilityZones DescribeInstanceTypes DescribeAccountAttributes", None)
     return rules
 
 
 TABLE = ServiceTable(signing_name="ec2", model_name="ec2", prefix="ec2", rules=_rules(),
-                     denied_code="UnauthorizedOperation")
+                     denied_code="UnauthorizedOperation",
+                     # EC2's parameters name a security group GroupId and a key pair KeyName.
+                     variables={"SecurityGroupId": lambda call: call.param("GroupId") or call.param("GroupIds"),
+                                "KeyPairName": lambda call: call.param("KeyName")},
+                     condition_keys={"ec2:Region": lambda call: call.region})

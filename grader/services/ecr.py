@@ -23,22 +23,19 @@ def _repository_policy(call: Call) -> ResourcePolicy:
                           f"repository policy of {name}")
 
 
-def _rules() -> dict:
-    rules = {"GetAuthorizationToken": Rule("ecr:GetAuthorizationToken"),
-             "DescribeRegistry": Rule("ecr:DescribeRegistry")}
-    for operation in ("BatchGetImage GetDownloadUrlForLayer BatchCheckLayerAvailability DescribeImages ListImages "
-                      "PutImage InitiateLayerUpload UploadLayerPart CompleteLayerUpload BatchDeleteImage "
-                      "CreateRepository DeleteRepository SetRepositoryPolicy GetRepositoryPolicy "
-                      "DeleteRepositoryPolicy DescribeRepositories TagResource ListTagsForResource").split():
-        rules[operation] = Rule(f"ecr:{operation}", _repository, resource_policy=_repository_policy)
-    rules["SetRepositoryPolicy"].documents = (_policy_text,)
-    return rules
-
-
 def _policy_text(call: Call) -> list:
     text = call.params.get("policyText")
     return [(text, "resource", "repository policy")] if text is not None else []
 
 
+def _rules() -> dict:
+    """Only the repository policy a call sets needs more than the reference: it is validated before it is stored."""
+    return {"SetRepositoryPolicy": Rule("ecr:SetRepositoryPolicy", _repository, resource_policy=_repository_policy,
+                                        documents=(_policy_text,))}
+
+
 TABLE = ServiceTable(signing_name="ecr", model_name="ecr", prefix="ecr", rules=_rules(),
-                     denied_code="AccessDeniedException", malformed_code="InvalidParameterException")
+                     denied_code="AccessDeniedException", malformed_code="InvalidParameterException",
+                     # A repository's ARN names its registry, which a call may name (registryId).
+                     variables={"Account": lambda call: call.param("registryId", call.account)},
+                     resource_policy=_repository_policy)
