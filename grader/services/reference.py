@@ -145,7 +145,7 @@ def _key_source(key: str, members: dict, table: Any, key_types: dict) -> Optiona
     member = members.get(_normal(name))
     if member is None:
         return None
-    # A key of type ARN is filled only when the parameter holds an ARN (see _condition_value).
+    # A key of type ARN is filled only when the parameter holds an ARN (marked "arn:", read in _context).
     return f"arn:{member}" if key_types.get(key.lower(), "").startswith("ARN") else member
 
 
