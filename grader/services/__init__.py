@@ -26,10 +26,10 @@ An entry (``Rule``) describes, in AWS's terms from the Service Authorization Ref
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
-__all__ = ["Rule", "Check", "Call", "ResourcePolicy", "ServiceTable", "table_for", "services_run", "TABLES",
+__all__ = ["Rule", "Extra", "Check", "Call", "ResourcePolicy", "ServiceTable", "table_for", "services_run", "TABLES",
            "arn_or", "as_list", "document"]
 
 
@@ -100,6 +100,16 @@ class Rule:
         return out
 
 
+@dataclass(frozen=True)
+class Extra:
+    """What an operation needs beyond the authorisation the reference gives it: more checks (``iam:PassRole``), the
+    policy documents it carries, the service's own validation of a parameter. See ``Rule`` for each field."""
+
+    also: Optional[Callable[[Call], list]] = None
+    documents: tuple = ()
+    validate: Optional[Callable[[Call], Optional[tuple]]] = None
+
+
 @dataclass
 class ServiceTable:
     """A service's rules and how it answers: its protocol's error shapes and its words for a refusal."""
@@ -117,6 +127,7 @@ class ServiceTable:
     condition_keys: dict = field(default_factory=dict)
     resource_tags: dict = field(default_factory=dict)
     resource_policy: Optional[Callable[[Call], Optional[ResourcePolicy]]] = None
+    extras: dict = field(default_factory=dict)    # operation -> Extra, added to the reference's rule
     _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rule(self, operation: str) -> Optional[Rule]:
@@ -127,7 +138,11 @@ class ServiceTable:
         if operation not in self._derived:
             from .reference import derive
 
-            self._derived[operation] = derive(self, operation)
+            derived = derive(self, operation)
+            extra = self.extras.get(operation)
+            if derived is not None and extra is not None:
+                derived = replace(derived, also=extra.also, documents=extra.documents, validate=extra.validate)
+            self._derived[operation] = derived
         return self._derived[operation]
 
     @property

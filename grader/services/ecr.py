@@ -8,13 +8,7 @@ resource-based policy.
 
 from __future__ import annotations
 
-from . import Call, ResourcePolicy, Rule, ServiceTable, as_list
-
-
-def _repository(call: Call) -> list:
-    registry = call.param("registryId", call.account)
-    names = as_list(call.param("repositoryName")) or as_list(call.param("repositoryNames")) or ["*"]
-    return [f"arn:{call.partition}:ecr:{call.region}:{registry}:repository/{name}" for name in names]
+from . import Call, Extra, ResourcePolicy, ServiceTable
 
 
 def _repository_policy(call: Call) -> ResourcePolicy:
@@ -28,13 +22,9 @@ def _policy_text(call: Call) -> list:
     return [(text, "resource", "repository policy")] if text is not None else []
 
 
-def _rules() -> dict:
-    """Only the repository policy a call sets needs more than the reference: it is validated before it is stored."""
-    return {"SetRepositoryPolicy": Rule("ecr:SetRepositoryPolicy", _repository, resource_policy=_repository_policy,
-                                        documents=(_policy_text,))}
-
-
-TABLE = ServiceTable(signing_name="ecr", model_name="ecr", prefix="ecr", rules=_rules(),
+TABLE = ServiceTable(signing_name="ecr", model_name="ecr", prefix="ecr", rules={},
+                     # A repository policy is validated before it is stored.
+                     extras={"SetRepositoryPolicy": Extra(documents=(_policy_text,))},
                      denied_code="AccessDeniedException", malformed_code="InvalidParameterException",
                      # A repository's ARN names its registry, which a call may name (registryId).
                      variables={"Account": lambda call: call.param("registryId", call.account)},

@@ -9,7 +9,7 @@ tags as condition keys; the entries here add what the reference does not say: th
 
 from __future__ import annotations
 
-from . import Call, Check, Rule, ServiceTable, document
+from . import Call, Check, Extra, ServiceTable, document
 
 
 def _role(call: Call) -> list:
@@ -43,22 +43,6 @@ def _role_tags(call: Call) -> dict:
     return call.state.role_resource_tags(call.param("RoleName"))
 
 
-def _boundary(call: Call) -> dict:
-    return {"iam:PermissionsBoundary": call.param("PermissionsBoundary")}
-
-
-def _request_tags(call: Call) -> dict:
-    tags = call.param("Tags") or []
-    context = {f"aws:RequestTag/{t.get('Key')}": t.get("Value", "") for t in tags if isinstance(t, dict)}
-    if tags:
-        context["aws:TagKeys"] = [t.get("Key") for t in tags if isinstance(t, dict)]
-    return context
-
-
-def _both(*parts):
-    return lambda call: {k: v for part in parts for k, v in part(call).items()}
-
-
 def _max_session_duration(call: Call):
     """IAM's range for a role's MaxSessionDuration: one to twelve hours, in seconds (moto stores any number)."""
     value = call.param("MaxSessionDuration")
@@ -80,37 +64,29 @@ def _pass_role_for_instance_profile(call: Call) -> list:
     return [Check("iam:PassRole", call.state.role_arn(call.param("RoleName", "*")))]
 
 
-def _rules() -> dict:
-    """Only what the reference cannot say: documents to validate, IAM's own range checks, iam:PassRole."""
-    rules = {}
-
-    def add(operations, resources, **kw):
-        for operation in operations.split():
-            rules[operation] = Rule(f"iam:{operation}", resources, **kw)
-
-    # Roles
-    add("CreateRole", _role, context=_both(_boundary, _request_tags), validate=_max_session_duration,
-        documents=(document("AssumeRolePolicyDocument", "trust", "trust policy"), _boundary_document))
-    add("UpdateAssumeRolePolicy", _role, context=_role_tags,
-        documents=(document("PolicyDocument", "trust", "trust policy"),))
-    add("PutRolePolicy", _role, context=_role_tags, documents=(document("PolicyDocument", "identity"),))
-    add("PutRolePermissionsBoundary", _role, context=_both(_role_tags, _boundary), documents=(_boundary_document,))
-    add("UpdateRole", _role, context=_role_tags, validate=_max_session_duration)
-    # Instance profiles
-    add("AddRoleToInstanceProfile", _instance_profile, also=_pass_role_for_instance_profile)
-    # Managed policies
-    add("CreatePolicy", _policy, context=_request_tags, documents=(document("PolicyDocument", "identity"),))
-    add("CreatePolicyVersion", _policy, documents=(document("PolicyDocument", "identity"),))
-    # Users
-    add("CreateUser", _user, context=_both(_boundary, _request_tags), documents=(_boundary_document,))
-    add("PutUserPolicy", _user, documents=(document("PolicyDocument", "identity"),))
-    add("PutUserPermissionsBoundary", _user, context=_boundary, documents=(_boundary_document,))
-    # Groups
-    add("PutGroupPolicy", _group, documents=(document("PolicyDocument", "identity"),))
-    return rules
+def _extras() -> dict:
+    """Only what the reference cannot say: the documents a call carries, IAM's own ranges, iam:PassRole."""
+    identity = (document("PolicyDocument", "identity"),)
+    return {
+        "CreateRole": Extra(validate=_max_session_duration,
+                            documents=(document("AssumeRolePolicyDocument", "trust", "trust policy"),
+                                       _boundary_document)),
+        "UpdateAssumeRolePolicy": Extra(documents=(document("PolicyDocument", "trust", "trust policy"),)),
+        "UpdateRole": Extra(validate=_max_session_duration),
+        "PutRolePermissionsBoundary": Extra(documents=(_boundary_document,)),
+        "PutUserPermissionsBoundary": Extra(documents=(_boundary_document,)),
+        "CreateUser": Extra(documents=(_boundary_document,)),
+        "PutRolePolicy": Extra(documents=identity),
+        "PutUserPolicy": Extra(documents=identity),
+        "PutGroupPolicy": Extra(documents=identity),
+        "CreatePolicy": Extra(documents=identity),
+        "CreatePolicyVersion": Extra(documents=identity),
+        # The IAM API reference: AddRoleToInstanceProfile also needs iam:PassRole on the role.
+        "AddRoleToInstanceProfile": Extra(also=_pass_role_for_instance_profile),
+    }
 
 
-TABLE = ServiceTable(signing_name="iam", model_name="iam", prefix="iam", rules=_rules(),
+TABLE = ServiceTable(signing_name="iam", model_name="iam", prefix="iam", rules={}, extras=_extras(),
                      # IAM's ARNs carry the path of the existing entity (or of the one being created), so each is
                      # looked up whole; a value that is an ARN stands for the whole ARN.
                      variables={"RoleNameWithPath": lambda call: _role(call)[0],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from . import Call, Check, ResourcePolicy, Rule, ServiceTable, as_list, document
+from . import Call, Check, Extra, ResourcePolicy, Rule, ServiceTable, as_list, document
 
 
 def _bucket(call: Call) -> list:
@@ -55,7 +55,7 @@ def _copy_source(call: Call) -> list:
 
 def _rules() -> dict:
     """The operations S3 authorises under another action's name (S3's "Required permissions" for each API), and
-    those that need more than one check or carry a document; every other operation is the action of its name."""
+    those that need more than one check; every other operation is the action of its name."""
     rules = {}
 
     def add(operations, action, resources, **kw):
@@ -65,7 +65,6 @@ def _rules() -> dict:
     add("ListObjects ListObjectsV2 HeadBucket", "ListBucket", _bucket, context=_list_context)
     add("ListObjectVersions", "ListBucketVersions", _bucket, context=_list_context)
     add("ListMultipartUploads", "ListBucketMultipartUploads", _bucket)
-    add("PutBucketPolicy", None, _bucket, documents=(document("Policy", "resource", "bucket policy"),))
     add("GetPublicAccessBlock", "GetBucketPublicAccessBlock", _bucket)
     add("PutPublicAccessBlock DeletePublicAccessBlock", "PutBucketPublicAccessBlock", _bucket)
     add("GetBucketEncryption", "GetEncryptionConfiguration", _bucket)
@@ -99,4 +98,5 @@ TABLE = ServiceTable(signing_name="s3", model_name="s3", prefix="s3", rules=_rul
                      malformed_code="MalformedPolicy",
                      variables={"BucketName": lambda call: call.param("Bucket"),
                                 "ObjectName": lambda call: call.param("Key")},
-                     resource_policy=_bucket_policy)
+                     resource_policy=_bucket_policy,
+                     extras={"PutBucketPolicy": Extra(documents=(document("Policy", "resource", "bucket policy"),))})
