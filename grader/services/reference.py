@@ -83,6 +83,13 @@ class Template:
     fills: tuple
 
     @property
+    def pattern(self) -> str:
+        """The ARN format as a ``str.format`` pattern (``${InstanceId}`` -> ``{InstanceId}``)."""
+        parts = _VARIABLE.split(self.arn)  # literal text and variable names, alternately
+        return "".join(part.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else "{" + part + "}"
+                       for i, part in enumerate(parts))
+
+    @property
     def wildcards(self) -> tuple:
         """The variables always written ``*``: AWS's pattern for a resource the call creates or does not name."""
         return tuple(variable for variable, source in self.fills if source == "*")
@@ -238,13 +245,19 @@ def _resources(table: Any, derivation: Derivation, call: Any) -> list:
     arns: list = []
     for template, choices in chosen:
         variables = [variable for variable, _ in template.fills]
-        for combination in itertools.product(*choices):
+        pattern = _pattern(template)
+        combinations = [[c[0] for c in choices]] if all(len(c) == 1 for c in choices) else itertools.product(*choices)
+        for combination in combinations:
             arn = next((v for v in combination if v.startswith("arn:")), None)
             if arn is None:  # else a parameter that holds the resource's ARN (ECS and IAM take either)
-                values = dict(zip(variables, combination))
-                arn = _VARIABLE.sub(lambda m: values[m.group(1)], template.arn)
+                arn = pattern.format(**dict(zip(variables, combination)))
             arns.append(arn)
     return list(dict.fromkeys(arns)) or ["*"]
+
+
+@lru_cache(maxsize=None)
+def _pattern(template: Template) -> str:
+    return template.pattern
 
 
 def _tags(value: Any) -> dict:
