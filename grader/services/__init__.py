@@ -21,7 +21,12 @@ An entry (``Rule``) describes, in AWS's terms from the Service Authorization Ref
   malformed document is refused the way IAM refuses it before anything is stored;
 * ``always_allowed``: calls no IAM policy can refuse (sts:GetCallerIdentity);
 * ``validate``: the service's own checks of a parameter that moto lets through, as ``(code, message)`` when the
-  call is refused (IAM's range for ``MaxSessionDuration``, say).
+  call is refused (IAM's range for ``MaxSessionDuration``, say);
+* ``reference``: for an entry read from the reference, what the data said (``reference.Derivation``): the
+  resource types, where each ARN variable is filled from, and which are always ``*``.
+
+A table's ``rules`` are whole hand-written entries (an operation authorised under another action's name); its
+``extras`` add ``also``, ``documents`` or ``validate`` to the entry the reference gives an operation.
 """
 
 from __future__ import annotations

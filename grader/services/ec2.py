@@ -1,5 +1,8 @@
 """EC2's operations as EC2 authorises them: instances by ARN, describes on ``*``, iam:PassRole for an instance profile.
 
+Most operations are as the Service Authorization Reference says (``reference.py``), with ``ec2:Region`` and the
+request's tags as condition keys; the entries here are the ones that need more.
+
 Launching an instance with an instance profile, or attaching one to a running instance, hands the profile's role to
 EC2: AWS then also checks ``iam:PassRole`` on that role with ``iam:PassedToService`` = ``ec2.amazonaws.com``.
 ``RunInstances`` is authorised on the new instance (``instance/*``) and on its image, the two resource types every
