@@ -28,8 +28,10 @@ from typing import Any, Mapping, Optional, Union
 import boto3
 
 from grader import sandbox as _sandbox
+from grader.aws import patches
 from grader.credentials import (
     admin_client,
+    block_awsvpc_task_metadata_access,
     block_task_metadata_access,
     execution_role_session,
     metadata_service,
@@ -71,27 +73,26 @@ def _submit_container_state_change(self) -> Any:
 
 
 def _hold_task_states(sandbox: Any) -> None:
-    from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.moto_api import state_manager
 
     state_manager.set_transition(model_name="ecs::task", transition=_STABLE)
-    EC2ContainerServiceResponse.submit_task_state_change = _submit_task_state_change
-    EC2ContainerServiceResponse.submit_container_state_change = _submit_container_state_change
     if _release_task_states not in sandbox.on_stop:
         sandbox.on_stop.append(_release_task_states)
 
 
 def _release_task_states(sandbox: Any) -> None:
-    from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.moto_api import state_manager
 
     if state_manager.get_transition("ecs::task") is _STABLE:
         state_manager.unset_transition("ecs::task")
-    for name in ("submit_task_state_change", "submit_container_state_change"):
-        if name in vars(EC2ContainerServiceResponse):
-            delattr(EC2ContainerServiceResponse, name)
 
 
+patches.register_all((
+    ("moto.ecs.responses:EC2ContainerServiceResponse", "submit_task_state_change",
+     lambda absent: _submit_task_state_change, "the ECS agent reports a task's state; moto lacks the operation"),
+    ("moto.ecs.responses:EC2ContainerServiceResponse", "submit_container_state_change",
+     lambda absent: _submit_container_state_change, "the ECS agent reports a container's state; moto lacks it"),
+))
 _sandbox.on_start(_hold_task_states)
 if _sandbox._current is not None and _sandbox._current.running:
     _hold_task_states(_sandbox._current)
@@ -110,23 +111,37 @@ def _task_arn(task: Union[str, Mapping]) -> str:
 class EcsAgent:
     """The ECS agent on one EC2 instance, for one cluster."""
 
-    def __init__(self, sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = True):
+    def __init__(self, sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = False,
+                 awsvpc_block_imds: bool = False):
         self.sandbox = sandbox
         self.instance_id = instance_id
         self.cluster = cluster
         self.container_instance_arn: Optional[str] = None
         self.block_task_metadata_access = block_task_metadata_access
+        self.awsvpc_block_imds = awsvpc_block_imds
         self._session: Optional[boto3.Session] = None
         self._clients: dict[str, Any] = {}
 
     @property
     def block_task_metadata_access(self) -> bool:
-        """Whether containers on this instance are kept from the instance metadata (AWS's recommendation)."""
+        """Whether the instance drops its bridge-mode containers' traffic to the instance metadata (iptables).
+
+        Off by default, as on AWS: a container reaches the instance role unless the instance is set up to stop it.
+        """
         return metadata_service(self.sandbox).blocks_task_metadata_access(self.instance_id)
 
     @block_task_metadata_access.setter
     def block_task_metadata_access(self, blocked: bool) -> None:
         block_task_metadata_access(self.instance_id, blocked, sandbox=self.sandbox)
+
+    @property
+    def awsvpc_block_imds(self) -> bool:
+        """``ECS_AWSVPC_BLOCK_IMDS`` in the agent's configuration: awsvpc-mode tasks kept from the instance metadata."""
+        return metadata_service(self.sandbox).blocks_awsvpc_task_metadata_access(self.instance_id)
+
+    @awsvpc_block_imds.setter
+    def awsvpc_block_imds(self, blocked: bool) -> None:
+        block_awsvpc_task_metadata_access(self.instance_id, blocked, sandbox=self.sandbox)
 
     @property
     def session(self) -> boto3.Session:
@@ -235,6 +250,8 @@ class EcsAgent:
         return stream
 
 
-def ecs_agent(sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = True) -> EcsAgent:
+def ecs_agent(sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = False,
+              awsvpc_block_imds: bool = False) -> EcsAgent:
     """The ECS agent on ``instance_id`` for ``cluster``; ``agent.register()`` makes the instance join."""
-    return EcsAgent(sandbox, instance_id, cluster, block_task_metadata_access=block_task_metadata_access)
+    return EcsAgent(sandbox, instance_id, cluster, block_task_metadata_access=block_task_metadata_access,
+                    awsvpc_block_imds=awsvpc_block_imds)

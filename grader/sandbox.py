@@ -28,6 +28,7 @@ import boto3
 import botocore.credentials
 from botocore.handlers import BUILTIN_HANDLERS
 
+from grader.aws import endpoints, patches
 from grader.errors import SandboxNetworkBlocked, SandboxNotRunning, show_errors_plainly
 
 ACCOUNT_ID = "123456789012"
@@ -277,7 +278,15 @@ def _install_front_door() -> None:
     else:
         BUILTIN_HANDLERS.append(entry)
 
-    original = botocore_stubber.process_request
+    from grader.aws import endpoints, patches
+
+    patches.register("moto.core.models:botocore_stubber", "process_request", _gated,
+                     "every botocore request passes the sandbox's gates before moto answers it")
+    _install_admin_identity()
+
+
+def _gated(original: Callable) -> Callable:
+    """moto's request handler, with the sandbox's gates in front of it and the network guard behind it."""
 
     def process_request(request: Any):
         sandbox = _current
@@ -297,8 +306,7 @@ def _install_front_door() -> None:
                 raise _blocked(request.url)
         return answer
 
-    botocore_stubber.process_request = process_request
-    _install_admin_identity()
+    return process_request
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -339,13 +347,17 @@ class Sandbox:
         try:
             self._seal_environment()
             self._guard.install()
+            patches.install()
             botocore.credentials._local_now = self.clock.now
             self._saved_time_defaults = _point_refresh_clocks_at(self.clock.now, self._saved_local_now)
             boto3.DEFAULT_SESSION = None
             mock_random.seed(self.seed)
             self._mock = mock_aws(config={
                 "iam": {"load_aws_managed_policies": True},
-                "core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
+                # moto answers 169.254.169.254 for the requests library with a fixed stub; the sandbox's own
+                # endpoints (grader.aws.endpoints) answer both link-local addresses for every client instead.
+                "core": {"mock_credentials": False,
+                         "passthrough": {"urls": list(endpoints.PASSTHROUGH), "services": []},
                          "reset_boto3_session": False},
             })
             self._mock.start()
@@ -380,6 +392,7 @@ class Sandbox:
                 self._mock.stop()
             finally:
                 self._mock = None
+        patches.remove()
         self._guard.remove()
         if self._saved_local_now is not None:
             botocore.credentials._local_now = self._saved_local_now
