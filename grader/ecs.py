@@ -87,7 +87,63 @@ def _release_task_states(sandbox: Any) -> None:
         state_manager.unset_transition("ecs::task")
 
 
+def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Mapping]) -> Optional[str]:
+    """The ARN of the first role of a task (task role, then execution role) that ECS cannot assume, or None.
+
+    ECS assumes them as ``ecs-tasks.amazonaws.com``: a role that does not exist, or whose trust policy does not
+    let that service call sts:AssumeRole, stops the launch.
+    """
+    from moto.ecs.models import ecs_backends
+
+    from grader.credentials import ECS_TASKS_SERVICE, RoleNotFound, _find_role, trust_decision
+
+    definition = ecs_backends[sandbox.account_id][sandbox.region].describe_task_definition(task_definition)
+    overrides = overrides or {}
+    for role_arn in (overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None),
+                     overrides.get("executionRoleArn") or getattr(definition, "execution_role_arn", None)):
+        if not role_arn:
+            continue
+        try:
+            role = _find_role(sandbox, role_arn)
+        except RoleNotFound:
+            return role_arn
+        if not trust_decision(sandbox, role, ECS_TASKS_SERVICE, {"aws:SourceAccount": sandbox.account_id}).allowed:
+            return role_arn
+    return None
+
+
+def launch_refusal(role_arn: str) -> str:
+    """ECS's words when it cannot assume a task's role (RunTask and StartTask answer ClientException)."""
+    return (f"ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the "
+            "role being passed has the proper trust relationship and permissions and that your IAM user has "
+            "permissions to pass this role.")
+
+
+def _refuse_unassumable_roles(original):
+    """Wrap moto's RunTask / StartTask so that a task whose role ECS cannot assume never starts, as on AWS."""
+
+    def launch(self, cluster_str: str, task_definition_str: str, *args: Any, **kwargs: Any):
+        from moto.ecs.exceptions import EcsClientException
+
+        box = _sandbox._current
+        if box is not None and box.running:
+            overrides = kwargs.get("overrides")
+            if overrides is None:  # both operations take overrides as their fourth argument
+                overrides = args[1] if len(args) > 1 else None
+            role_arn = unassumable_role(box, task_definition_str, overrides)
+            if role_arn is not None:
+                raise EcsClientException(launch_refusal(role_arn))
+        return original(self, cluster_str, task_definition_str, *args, **kwargs)
+
+    launch.__wrapped__ = original
+    return launch
+
+
 patches.register_all((
+    ("moto.ecs.models:EC2ContainerServiceBackend", "run_task", _refuse_unassumable_roles,
+     "RunTask fails with ClientException when ECS cannot assume the task's role"),
+    ("moto.ecs.models:EC2ContainerServiceBackend", "start_task", _refuse_unassumable_roles,
+     "StartTask fails with ClientException when ECS cannot assume the task's role"),
     ("moto.ecs.responses:EC2ContainerServiceResponse", "submit_task_state_change",
      lambda absent: _submit_task_state_change, "the ECS agent reports a task's state; moto lacks the operation"),
     ("moto.ecs.responses:EC2ContainerServiceResponse", "submit_container_state_change",
