@@ -149,6 +149,18 @@ def test_required_tokens_refuse_imdsv1_and_the_change_is_live(aws):
     assert imds(instance_id, "latest/meta-data/instance-id") == (200, instance_id)
 
 
+def test_imdsv2_required_at_launch(aws):
+    iam = aws.client("iam")
+    iam.create_role(RoleName="WebRole", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
+    iam.create_instance_profile(InstanceProfileName="WebRoleProfile")
+    iam.add_role_to_instance_profile(InstanceProfileName="WebRoleProfile", RoleName="WebRole")
+    instance_id = aws.client("ec2").run_instances(
+        ImageId=AMI, MinCount=1, MaxCount=1, IamInstanceProfile={"Name": "WebRoleProfile"},
+        MetadataOptions={"HttpTokens": "required", "HttpPutResponseHopLimit": 2})["Instances"][0]["InstanceId"]
+    assert imds(instance_id, "latest/meta-data/instance-id")[0] == 401
+    assert imds(instance_id, "latest/meta-data/instance-id", token=token_for(instance_id)) == (200, instance_id)
+
+
 def test_modifying_one_option_keeps_the_others(aws):
     instance_id = launch_with_role(aws)
     ec2 = aws.client("ec2")
