@@ -73,3 +73,19 @@ def test_a_patch_that_fails_to_install_leaves_nothing_behind():
     finally:
         patches._registry[:] = saved
         del sys.modules[module.__name__]
+
+
+def test_the_network_guard_is_in_the_registry_and_goes_with_the_sandbox():
+    import socket
+
+    before = (socket.socket.connect, socket.getaddrinfo, socket.create_connection)
+    box = sandbox.start()
+    try:
+        with pytest.raises(OSError, match="sandbox blocked"):
+            socket.create_connection(("192.0.2.1", 80), timeout=1)
+        with pytest.raises(OSError, match="sandbox blocked"):
+            socket.getaddrinfo("example.com", 443)
+    finally:
+        box.stop()
+    assert (socket.socket.connect, socket.getaddrinfo, socket.create_connection) == before
+    assert "connect" not in vars(socket.socket)

@@ -47,8 +47,10 @@ def register(owner: str, name: str, make: Callable[[Any], Any], why: str) -> Pat
     """Add a patch to the registry (once); it takes effect at the next ``install()``, or now if installed."""
     patch = Patch(owner, name, make, why)
     with _lock:
-        if any(p.owner == owner and p.name == name for p in _registry):
-            return next(p for p in _registry if p.owner == owner and p.name == name)
+        # Two patches may wrap one attribute (the network guard and the link-local endpoints both wrap
+        # socket.create_connection): they apply in the order registered and come off in the reverse order.
+        if patch in _registry:
+            return patch
         _registry.append(patch)
         if _saved:
             _apply(patch)
