@@ -444,6 +444,9 @@ class MetadataService:
             return _silent(f"there is no instance {place.instance_id} any more")
         if not is_running(instance):
             return _silent(f"instance {instance.id} is not running")
+        if metadata_options_of(instance)["HttpEndpoint"] == "disabled":
+            # AWS: "If you specify a value of disabled, you cannot access your instance metadata."
+            return _silent(f"the instance metadata service of {instance.id} is turned off (HttpEndpoint disabled)")
         if place.task_arn is None:
             return None
         registration = self._task_by_arn(place.task_arn)

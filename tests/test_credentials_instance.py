@@ -161,6 +161,19 @@ def test_imdsv2_required_at_launch(aws):
     assert imds(instance_id, "latest/meta-data/instance-id", token=token_for(instance_id)) == (200, instance_id)
 
 
+def test_a_disabled_endpoint_cannot_be_reached(aws):
+    """HttpEndpoint disabled: "you cannot access your instance metadata"
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceMetadataOptionsRequest.html)."""
+    instance_id = launch_with_role(aws)
+    aws.client("ec2").modify_instance_metadata_options(InstanceId=instance_id, HttpEndpoint="disabled")
+    with pytest.raises(urllib.error.URLError) as silent:
+        imds(instance_id, "latest/meta-data/instance-id")
+    assert "HttpEndpoint disabled" in str(silent.value.reason)
+    assert on_instance(instance_id).get_credentials() is None
+    aws.client("ec2").modify_instance_metadata_options(InstanceId=instance_id, HttpEndpoint="enabled")
+    assert on_instance(instance_id).get_credentials().method == "iam-role"
+
+
 def test_modifying_one_option_keeps_the_others(aws):
     instance_id = launch_with_role(aws)
     ec2 = aws.client("ec2")
