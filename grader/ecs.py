@@ -139,7 +139,33 @@ def _refuse_unassumable_roles(original):
     return launch
 
 
+def _record_unlaunchable_service(original):
+    """Wrap moto's CreateService: a service whose task role ECS cannot assume is created, and its events say why
+    none of its tasks starts, in ECS's words ("service <name> failed to launch a task with (error ...)")."""
+
+    def create_service(self, cluster_str: str, service_name: str, desired_count: int,
+                       task_definition_str: Optional[str] = None, *args: Any, **kwargs: Any):
+        service = original(self, cluster_str, service_name, desired_count, task_definition_str, *args, **kwargs)
+        box = _sandbox._current
+        if box is not None and box.running and task_definition_str and desired_count:
+            role_arn = unassumable_role(box, task_definition_str, None)
+            if role_arn is not None:
+                from moto.moto_api._internal import mock_random
+
+                service.events.insert(0, {
+                    "id": str(mock_random.uuid4()), "createdAt": box.clock.now(),
+                    "message": (f"service {service_name} failed to launch a task with "
+                                f"(error {launch_refusal(role_arn)})."),
+                })
+        return service
+
+    create_service.__wrapped__ = original
+    return create_service
+
+
 patches.register_all((
+    ("moto.ecs.models:EC2ContainerServiceBackend", "create_service", _record_unlaunchable_service,
+     "a service whose task role ECS cannot assume records the failed launch in its events"),
     ("moto.ecs.models:EC2ContainerServiceBackend", "run_task", _refuse_unassumable_roles,
      "RunTask fails with ClientException when ECS cannot assume the task's role"),
     ("moto.ecs.models:EC2ContainerServiceBackend", "start_task", _refuse_unassumable_roles,

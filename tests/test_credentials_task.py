@@ -204,6 +204,21 @@ def test_an_untrusted_execution_role_fails_at_launch(aws, cluster):
                     taskDefinition=task_definition(aws, "misfit", "ParcelsRole", execution_role="Ec2OnlyRole"))
 
 
+def test_a_service_with_an_unassumable_task_role_says_so_in_its_events(aws, cluster):
+    """CreateService succeeds; the service's events carry ECS's refusal and no task runs (the event's wording as
+    ECS shows it: https://github.com/aws-samples/aws-modern-application-workshop/issues/88)."""
+    ecs = aws.client("ecs")
+    ecs.create_service(cluster="post-office", serviceName="misfits", desiredCount=1,
+                       taskDefinition=task_definition(aws, "misfit", "Ec2OnlyRole"))
+    service = ecs.describe_services(cluster="post-office", services=["misfits"])["services"][0]
+    assert service["runningCount"] == 0
+    assert service["events"][0]["message"] == (
+        f"service misfits failed to launch a task with (error {LAUNCH_REFUSAL.format(role_arn('Ec2OnlyRole'))}).")
+    ecs.create_service(cluster="post-office", serviceName="parcels", desiredCount=1,
+                       taskDefinition=task_definition(aws, "parcels", "ParcelsRole"))
+    assert ecs.describe_services(cluster="post-office", services=["parcels"])["services"][0]["events"] == []
+
+
 def test_a_task_role_whose_trust_is_taken_away_later_gets_no_more_credentials(aws, cluster):
     task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
     aws.client("iam").update_assume_role_policy(RoleName="ParcelsRole", PolicyDocument=trust("ec2.amazonaws.com"))
