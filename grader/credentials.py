@@ -192,6 +192,13 @@ def mint_role_session(sandbox: Any, role_arn: str, session_name: str, principal_
     }
 
 
+def launch_refusal(role_arn: str) -> str:
+    """ECS's words when it cannot assume a task's role: RunTask and StartTask answer ClientException with them."""
+    return (f"ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the "
+            "role being passed has the proper trust relationship and permissions and that your IAM user has "
+            "permissions to pass this role.")
+
+
 def _stamp(moment: _dt.datetime) -> str:
     return moment.astimezone(_dt.timezone.utc).strftime(_TIME_FORMAT)
 
@@ -617,15 +624,9 @@ class MetadataService:
         except NoTaskRole:
             return _json(400, {"code": "InvalidIdInRequest", "message": "CredentialsV2Request: Credentials not found",
                                "HTTPErrorCode": 400})
-        except (RoleNotTrusted, RoleNotFound) as refusal:
-            return _json(400, {
-                "code": "ClientException",
-                "message": (f"ECS was unable to assume the role '{registration.task_role_arn}' that was provided for "
-                            "this task. Please verify that the role being passed has the proper trust relationship "
-                            "and permissions and that your IAM user has permissions to pass this role. "
-                            f"({refusal})"),
-                "HTTPErrorCode": 400,
-            })
+        except (RoleNotTrusted, RoleNotFound):
+            return _json(400, {"code": "ClientException", "message": launch_refusal(registration.task_role_arn),
+                               "HTTPErrorCode": 400})
         return _json(200, {
             "RoleArn": badge["RoleArn"], "AccessKeyId": badge["AccessKeyId"],
             "SecretAccessKey": badge["SecretAccessKey"], "Token": badge["Token"],

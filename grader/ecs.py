@@ -30,13 +30,18 @@ import boto3
 from grader import sandbox as _sandbox
 from grader.aws import patches
 from grader.credentials import (
+    ECS_TASKS_SERVICE,
+    RoleNotFound,
+    _find_role,
     admin_client,
     block_awsvpc_task_metadata_access,
     block_task_metadata_access,
     execution_role_session,
+    launch_refusal,
     metadata_service,
     on_instance,
     task_registration,
+    trust_decision,
 )
 from grader.errors import GatedCommunityError
 
@@ -95,8 +100,6 @@ def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Map
     """
     from moto.ecs.models import ecs_backends
 
-    from grader.credentials import ECS_TASKS_SERVICE, RoleNotFound, _find_role, trust_decision
-
     definition = ecs_backends[sandbox.account_id][sandbox.region].describe_task_definition(task_definition)
     overrides = overrides or {}
     for role_arn in (overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None),
@@ -110,13 +113,6 @@ def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Map
         if not trust_decision(sandbox, role, ECS_TASKS_SERVICE, {"aws:SourceAccount": sandbox.account_id}).allowed:
             return role_arn
     return None
-
-
-def launch_refusal(role_arn: str) -> str:
-    """ECS's words when it cannot assume a task's role (RunTask and StartTask answer ClientException)."""
-    return (f"ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the "
-            "role being passed has the proper trust relationship and permissions and that your IAM user has "
-            "permissions to pass this role.")
 
 
 def _refuse_unassumable_roles(original):
