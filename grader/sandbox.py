@@ -7,7 +7,8 @@ with AWS's managed policies loaded. While it runs:
 * the credentials are the sandbox's own: real ones in the environment or in ``~/.aws`` are never read. The reader
   is the IAM user ``administrator`` with AWS's ``AdministratorAccess`` policy, judged by IAM like anyone else;
   ``root_session()`` gives the account's root user, who behaves as AWS's root does;
-* any attempt to open a connection to an address other than loopback fails at once, naming the sandbox;
+* any attempt to open a connection to an address other than loopback fails at once, naming the sandbox (AWS's
+  link-local credential addresses are answered in the process instead: ``grader.aws.endpoints``);
 * ids come from a seeded generator, so a chapter prints the same role ids from build to build;
 * time is the sandbox clock, which can be moved forward to make temporary credentials expire.
 
@@ -30,14 +31,15 @@ import boto3
 import botocore.credentials
 from botocore.handlers import BUILTIN_HANDLERS
 
+from grader.aws import endpoints, patches
 from grader.errors import SandboxNetworkBlocked, SandboxNotRunning, show_errors_plainly
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
-ADMIN_USER_NAME = "administrator"
-ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ADMIN_ACCESS_KEY_ID = "AKIASANDBOXADMIN0001"
 ADMIN_SECRET_ACCESS_KEY = "sandbox/administrator/not-a-real-secret-key"
+ADMIN_USER_NAME = "administrator"
+ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ADMIN_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/{ADMIN_USER_NAME}"
 ROOT_ACCESS_KEY_ID = "AKIASANDBOXROOT00001"
 ROOT_SECRET_ACCESS_KEY = "sandbox/root/not-a-real-secret-key"
@@ -124,13 +126,6 @@ def _root_caller_identity(original: Callable) -> Callable:
     return get_caller_identity
 
 
-def _install_root_identity() -> None:
-    from moto.sts.models import STSBackend
-
-    if not hasattr(STSBackend.get_caller_identity, "__wrapped__"):
-        STSBackend.get_caller_identity = _root_caller_identity(STSBackend.get_caller_identity)
-
-
 _administrators_made: set = set()
 
 
@@ -169,34 +164,22 @@ def _unique_id(account_id: str, prefix: str) -> str:
     return generate_access_key_id_from_account_id(account_id, prefix=prefix, total_length=21)
 
 
-def _with_unique_id(cls: type, prefix: str) -> Callable:
-    original = cls.__init__
+def _with_unique_id(prefix: str) -> Callable:
+    def wrap(original: Callable) -> Callable:
+        def __init__(self, account_id: str, *args: Any, **kwargs: Any) -> None:
+            original(self, account_id, *args, **kwargs)
+            self.id = _unique_id(account_id, prefix)
 
-    def __init__(self, account_id: str, *args: Any, **kwargs: Any) -> None:
-        original(self, account_id, *args, **kwargs)
-        self.id = _unique_id(account_id, prefix)
+        return __init__
 
-    __init__.__wrapped__ = original
-    return __init__
-
-
-def _install_unique_ids() -> None:
-    from moto.iam import models
-
-    for name, prefix in _UNIQUE_ID_PREFIXES.items():
-        cls = getattr(models, name)
-        if not hasattr(cls.__init__, "__wrapped__"):
-            cls.__init__ = _with_unique_id(cls, prefix)
+    return wrap
 
 
-def _remove_unique_ids() -> None:
-    from moto.iam import models
-
-    for name in _UNIQUE_ID_PREFIXES:
-        cls = getattr(models, name)
-        original = getattr(cls.__init__, "__wrapped__", None)
-        if original is not None:
-            cls.__init__ = original
+patches.register("moto.sts.models:STSBackend", "get_caller_identity", _root_caller_identity,
+                 "AWS answers GetCallerIdentity for the root user's key with the account itself")
+for _name, _prefix in _UNIQUE_ID_PREFIXES.items():
+    patches.register(f"moto.iam.models:{_name}", "__init__", _with_unique_id(_prefix),
+                     f"IAM's unique id of a {_name} begins with {_prefix}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -224,78 +207,67 @@ def _blocked(target: Any) -> SandboxNetworkBlocked:
     )
 
 
-class NetworkGuard:
-    """Refuses, at once, every connection to an address that is not loopback.
+def _check_address(sock: socket.socket, address: Any) -> None:
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    if not _is_loopback_host(host):
+        raise _blocked(address)
 
-    It patches the Python-level socket entry points that HTTP libraries use (``socket.create_connection``,
-    ``socket.getaddrinfo`` and ``socket.socket.connect``/``connect_ex``/``sendto``). Name resolution of a remote
-    host is refused too, because a DNS query is itself traffic leaving the machine.
-    """
 
-    def __init__(self) -> None:
-        self._saved: dict[tuple[Any, str], Any] = {}
+def _guard_connect(original: Callable) -> Callable:
+    def connect(sock, address):
+        _check_address(sock, address)
+        return original(sock, address)
 
-    @property
-    def active(self) -> bool:
-        return bool(self._saved)
+    return connect
 
-    def install(self) -> None:
-        if self.active:
-            return
-        sock_cls = socket.socket
-        original_connect = sock_cls.connect
-        original_connect_ex = sock_cls.connect_ex
-        original_sendto = sock_cls.sendto
-        original_getaddrinfo = socket.getaddrinfo
-        original_create_connection = socket.create_connection
 
-        def _check_address(sock: socket.socket, address: Any) -> None:
-            if sock.family == socket.AF_UNIX:
-                return
-            host = address[0] if isinstance(address, tuple) else address
-            if not _is_loopback_host(host):
-                raise _blocked(address)
+def _guard_connect_ex(original: Callable) -> Callable:
+    def connect_ex(sock, address):
+        _check_address(sock, address)
+        return original(sock, address)
 
-        def connect(sock, address):
-            _check_address(sock, address)
-            return original_connect(sock, address)
+    return connect_ex
 
-        def connect_ex(sock, address):
-            _check_address(sock, address)
-            return original_connect_ex(sock, address)
 
-        def sendto(sock, data, *args):
-            address = args[-1]
-            _check_address(sock, address)
-            return original_sendto(sock, data, *args)
+def _guard_sendto(original: Callable) -> Callable:
+    def sendto(sock, data, *args):
+        _check_address(sock, args[-1])
+        return original(sock, data, *args)
 
-        def getaddrinfo(host, *args, **kwargs):
-            if host is not None and not _is_loopback_host(host):
-                raise _blocked(host)
-            return original_getaddrinfo(host, *args, **kwargs)
+    return sendto
 
-        def create_connection(address, *args, **kwargs):
-            if not _is_loopback_host(address[0]):
-                raise _blocked(address)
-            return original_create_connection(address, *args, **kwargs)
 
-        self._saved = {
-            (sock_cls, "connect"): original_connect,
-            (sock_cls, "connect_ex"): original_connect_ex,
-            (sock_cls, "sendto"): original_sendto,
-            (socket, "getaddrinfo"): original_getaddrinfo,
-            (socket, "create_connection"): original_create_connection,
-        }
-        sock_cls.connect = connect
-        sock_cls.connect_ex = connect_ex
-        sock_cls.sendto = sendto
-        socket.getaddrinfo = getaddrinfo
-        socket.create_connection = create_connection
+def _guard_getaddrinfo(original: Callable) -> Callable:
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _is_loopback_host(host):
+            raise _blocked(host)
+        return original(host, *args, **kwargs)
 
-    def remove(self) -> None:
-        for (owner, name), original in self._saved.items():
-            setattr(owner, name, original)
-        self._saved = {}
+    return getaddrinfo
+
+
+def _guard_create_connection(original: Callable) -> Callable:
+    def create_connection(address, *args, **kwargs):
+        if not _is_loopback_host(address[0]):
+            raise _blocked(address)
+        return original(address, *args, **kwargs)
+
+    return create_connection
+
+
+# The network guard: every connection to an address that is not loopback is refused at once, at the Python-level
+# socket entry points HTTP libraries use. Name resolution of a remote host is refused too, because a DNS query is
+# itself traffic leaving the machine. Registered first, so that the link-local endpoints (grader.aws.endpoints) wrap
+# it and everything they do not answer still meets it.
+patches.register_all((
+    ("socket:socket", "connect", _guard_connect, "nothing leaves the machine while the sandbox runs"),
+    ("socket:socket", "connect_ex", _guard_connect_ex, "nothing leaves the machine while the sandbox runs"),
+    ("socket:socket", "sendto", _guard_sendto, "nothing leaves the machine while the sandbox runs"),
+    ("socket:", "getaddrinfo", _guard_getaddrinfo, "a DNS query for a remote host is traffic leaving the machine"),
+    ("socket:", "create_connection", _guard_create_connection, "nothing leaves the machine while the sandbox runs"),
+))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -356,7 +328,12 @@ def _install_front_door() -> None:
     else:
         BUILTIN_HANDLERS.append(entry)
 
-    original = botocore_stubber.process_request
+    patches.register("moto.core.models:botocore_stubber", "process_request", _gated,
+                     "every botocore request passes the sandbox's gates before moto answers it")
+
+
+def _gated(original: Callable) -> Callable:
+    """moto's request handler, with the sandbox's gates in front of it and the network guard behind it."""
 
     def process_request(request: Any):
         sandbox = _current
@@ -379,8 +356,7 @@ def _install_front_door() -> None:
                 raise _blocked(request.url)
         return answer
 
-    botocore_stubber.process_request = process_request
-    _install_root_identity()
+    return process_request
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -400,7 +376,6 @@ class Sandbox:
     on_reset: list = field(default_factory=list)
     on_stop: list = field(default_factory=list)
     _mock: Any = None
-    _guard: NetworkGuard = field(default_factory=NetworkGuard)
     _saved_environ: dict = field(default_factory=dict)
     _saved_default_session: Any = None
     _saved_local_now: Any = None
@@ -421,16 +396,18 @@ class Sandbox:
         self._config_dir = tempfile.TemporaryDirectory(prefix="gated-community-aws-")
         try:
             self._seal_environment()
-            self._guard.install()
+            patches.install()  # the network guard first among them
             botocore.credentials._local_now = self.clock.now
             self._saved_time_defaults = _point_refresh_clocks_at(self.clock.now, self._saved_local_now)
             boto3.DEFAULT_SESSION = None
             mock_random.seed(self.seed)
             _administrators_made.clear()
-            _install_unique_ids()
             self._mock = mock_aws(config={
                 "iam": {"load_aws_managed_policies": True},
-                "core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
+                # moto answers 169.254.169.254 for the requests library with a fixed stub; the sandbox's own
+                # endpoints (grader.aws.endpoints) answer both link-local addresses for every client instead.
+                "core": {"mock_credentials": False,
+                         "passthrough": {"urls": list(endpoints.PASSTHROUGH), "services": []},
                          "reset_boto3_session": False},
             })
             self._mock.start()
@@ -460,13 +437,12 @@ class Sandbox:
 
     def _close(self) -> None:
         self._admin = self._root = None
-        _remove_unique_ids()
         if self._mock is not None:
             try:
                 self._mock.stop()
             finally:
                 self._mock = None
-        self._guard.remove()
+        patches.remove()
         if self._saved_local_now is not None:
             botocore.credentials._local_now = self._saved_local_now
         for function, defaults in self._saved_time_defaults.items():
@@ -486,8 +462,8 @@ class Sandbox:
 
         self._require_running()
         self._mock.reset()
-        _administrators_made.clear()
         mock_random.seed(self.seed)
+        _administrators_made.clear()
         self.clock.reset()
         self.calls.clear()
         boto3.DEFAULT_SESSION = None
@@ -543,10 +519,6 @@ class Sandbox:
             )
         return self._admin
 
-    def client(self, service: str, **kwargs: Any):
-        """An administrator's client for ``service``."""
-        return self.admin_session().client(service, **kwargs)
-
     def root_session(self) -> boto3.Session:
         """A boto3 session of the account's root user, for a chapter that shows what root is.
 
@@ -558,6 +530,10 @@ class Sandbox:
             self._root = boto3.Session(aws_access_key_id=ROOT_ACCESS_KEY_ID,
                                        aws_secret_access_key=ROOT_SECRET_ACCESS_KEY, region_name=self.region)
         return self._root
+
+    def client(self, service: str, **kwargs: Any):
+        """An administrator's client for ``service``."""
+        return self.admin_session().client(service, **kwargs)
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -156,3 +156,18 @@ def test_an_explicit_deny_is_marked_in_the_decoded_message(aws):
     assert status["explicitDeny"] is True
     assert [(item["statementId"], item["effect"]) for item in status["matchedStatements"]["items"]] == \
         [("NeverLaunch", "DENY")]
+
+
+def test_modify_instance_metadata_options_is_authorised_per_instance(aws):
+    """The IMDSv2 hardening a learner applies: ec2:ModifyInstanceMetadataOptions on the instance's ARN
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html)."""
+    image = _image(aws)
+    instance_id = aws.client("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    hardener = make_role(aws, "Hardener", allow("ec2:ModifyInstanceMetadataOptions",
+                                                f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{instance_id}"))
+    ec2 = assume(aws, hardener).client("ec2")
+    answer = ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required")
+    assert answer["InstanceMetadataOptions"]["HttpTokens"] == "required"
+    other = aws.client("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    error = refused(ec2.modify_instance_metadata_options, InstanceId=other, HttpTokens="required")
+    assert code_of(error) == "UnauthorizedOperation"

@@ -1,13 +1,21 @@
-"""Systems Manager Parameter Store's operations as SSM authorises them: parameters by ARN.
+"""Systems Manager's operations as the Service Authorization Reference gives them: parameters by ARN.
 
-The ARN is the Service Authorization Reference's, ``arn:aws:ssm:<region>:<account>:parameter/<name without its
-leading slash>``. AWS's public parameters (``/aws/service/...``, such as the ECS-optimized AMI ids) belong to no
-account, and their ARN says so with an empty account field.
+The book reads AWS's public parameters (the ECS-optimised AMI's id) from here. A parameter's ARN drops the
+name's leading slash: ``/aws/service/...`` is ``arn:aws:ssm:<region>:<account>:parameter/aws/service/...``. AWS's
+public parameters belong to no account, and their ARN says so with an empty account field: the reads, which are
+what reach them, are written by hand for that reason; every other operation comes from the reference.
 """
 
 from __future__ import annotations
 
 from . import Call, Rule, ServiceTable, as_list
+
+
+def _parameter_name(call: Call):
+    names = call.param("Name") or call.param("Names")
+    if isinstance(names, list):
+        return [str(n).lstrip("/") for n in names]
+    return str(names).lstrip("/") if names else None
 
 
 def _parameter_arn(call: Call, name: str) -> str:
@@ -32,6 +40,4 @@ TABLE = ServiceTable(signing_name="ssm", model_name="ssm", prefix="ssm", rules={
     "GetParameter": Rule("ssm:GetParameter", _parameter),
     "GetParameters": Rule("ssm:GetParameters", _parameters),
     "GetParametersByPath": Rule("ssm:GetParametersByPath", _path),
-    "PutParameter": Rule("ssm:PutParameter", _parameter),
-    "DeleteParameter": Rule("ssm:DeleteParameter", _parameter),
-}, denied_code="AccessDeniedException")
+}, denied_code="AccessDeniedException", variables={"ParameterNameWithoutLeadingSlash": _parameter_name})
