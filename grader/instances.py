@@ -18,6 +18,9 @@ registry (``grader.aws.patches``), installed by ``sandbox.start()`` and removed 
 
 * ``ModifyInstanceMetadataOptions`` reset every option the request left out; AWS keeps them. The instance metadata
   service (``grader.credentials``) reads these options on every request, so a change takes effect at once.
+* An instance profile that does not exist, named at launch or in an association, was refused with IAM's
+  ``NoSuchEntity``; EC2 answers in its own words: ``InvalidParameterValue``, "Value (NAME) for parameter
+  iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name" (``.arn`` and "ARN" for an ARN).
 
 IAM's rule of one role per instance profile (``LimitExceeded``, "Cannot exceed quota for
 InstanceSessionsPerInstanceProfile: 1") is already enforced by moto, so it needs no correction here.
@@ -94,9 +97,9 @@ def _replace_association(self, association_id: str, iam_instance_profile_name: O
     if current is None:
         raise InvalidAssociationIDIamProfileAssociationError(association_id)
     # Look the new profile up first, so that a wrong name leaves the old association in place, as on AWS.
-    from moto.ec2.utils import filter_iam_instance_profiles
+    from moto.ec2 import utils
 
-    filter_iam_instance_profiles(self.account_id, partition=self.partition,
+    utils.filter_iam_instance_profiles(self.account_id, partition=self.partition,
                                  iam_instance_profile_arn=iam_instance_profile_arn,
                                  iam_instance_profile_name=iam_instance_profile_name)
     instance_id = current.instance_id
@@ -126,6 +129,40 @@ def _run_instances(original_run):
         return reservation
 
     return run_instances
+
+
+def unknown_instance_profile(name: Optional[str], arn: Optional[str]):
+    """EC2's refusal of an instance profile it cannot find: the ARN when one was given, else the name."""
+    from moto.ec2.exceptions import EC2ClientError
+
+    if arn:
+        return EC2ClientError("InvalidParameterValue",
+                              f"Value ({arn}) for parameter iamInstanceProfile.arn is invalid. "
+                              "Invalid IAM Instance Profile ARN")
+    return EC2ClientError("InvalidParameterValue",
+                          f"Value ({name}) for parameter iamInstanceProfile.name is invalid. "
+                          "Invalid IAM Instance Profile name")
+
+
+def _filter_instance_profiles(original):
+    """moto looks the profile up in IAM and lets IAM's NotFound through; EC2 answers with its own words."""
+
+    @functools.wraps(original)
+    def filter_iam_instance_profiles(account_id: str, partition: str, iam_instance_profile_arn: Optional[str],
+                                     iam_instance_profile_name: Optional[str]):
+        from moto.iam.exceptions import NotFoundException
+
+        try:
+            profile = original(account_id, partition=partition, iam_instance_profile_arn=iam_instance_profile_arn,
+                               iam_instance_profile_name=iam_instance_profile_name)
+        except NotFoundException:
+            raise unknown_instance_profile(iam_instance_profile_name, iam_instance_profile_arn) from None
+        if profile is None and (iam_instance_profile_arn or iam_instance_profile_name):
+            # A name and an ARN that name two different profiles: EC2 cannot tell which was meant.
+            raise unknown_instance_profile(iam_instance_profile_name, iam_instance_profile_arn)
+        return profile
+
+    return filter_iam_instance_profiles
 
 
 HOP_LIMIT_RANGE = range(1, 65)
@@ -189,4 +226,8 @@ patches.register_all((
      "ReplaceIamInstanceProfileAssociation makes a new association, and the instance shows it at once"),
     ("moto.ec2.models.instances:InstanceBackend", "modify_instance_metadata_options", _modify_metadata_options,
      "ModifyInstanceMetadataOptions keeps the options a request leaves out"),
+    # moto imports the lookup by name into the modules that use it, so each of them is patched.
+    *((owner, "filter_iam_instance_profiles", _filter_instance_profiles,
+       "EC2 refuses an unknown instance profile with InvalidParameterValue, in EC2's words")
+      for owner in ("moto.ec2.utils:", "moto.ec2.models.iam_instance_profile:", "moto.ec2.responses.instances:")),
 ))

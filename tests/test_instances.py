@@ -124,3 +124,61 @@ def test_the_corrections_go_with_the_sandbox():
     finally:
         box.stop()
     assert IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association is not corrected
+
+
+# EC2's own refusal of an instance profile that does not exist, as AWS prints it for RunInstances and
+# AssociateIamInstanceProfile ("Value (NAME) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance
+# Profile name"; for an ARN, "... parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN"),
+# quoted from AWS's answers in https://github.com/CiscoDevNet/cloud-cml/issues/4 and
+# https://github.com/lacework/go-sdk/pull/1045. The parameter is documented at
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IamInstanceProfileSpecification.html
+def _refusal(call) -> dict:
+    with pytest.raises(ClientError) as refused:
+        call()
+    return refused.value.response["Error"]
+
+
+def test_run_instances_with_an_unknown_profile_name_is_refused_in_ec2s_words(aws):
+    error = _refusal(lambda: _launch(aws, IamInstanceProfile={"Name": "NoSuchProfile"}))
+    assert error["Code"] == "InvalidParameterValue"
+    assert error["Message"] == ("Value (NoSuchProfile) for parameter iamInstanceProfile.name is invalid. "
+                                "Invalid IAM Instance Profile name")
+    assert aws.client("ec2").describe_instances()["Reservations"] == []
+
+
+def test_run_instances_with_an_unknown_profile_arn_is_refused_in_ec2s_words(aws):
+    arn = "arn:aws:iam::123456789012:instance-profile/NoSuchProfile"
+    error = _refusal(lambda: _launch(aws, IamInstanceProfile={"Arn": arn}))
+    assert error["Code"] == "InvalidParameterValue"
+    assert error["Message"] == (f"Value ({arn}) for parameter iamInstanceProfile.arn is invalid. "
+                                "Invalid IAM Instance Profile ARN")
+
+
+def test_a_role_arn_is_not_an_instance_profile_arn(aws):
+    _profile(aws, "DeliveryProfile", "DeliveryRole")
+    arn = "arn:aws:iam::123456789012:role/DeliveryRole"
+    error = _refusal(lambda: _launch(aws, IamInstanceProfile={"Arn": arn}))
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameterValue",
+        f"Value ({arn}) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN")
+
+
+def test_associating_an_unknown_profile_is_refused_in_ec2s_words(aws):
+    [instance_id] = _launch(aws)
+    error = _refusal(lambda: aws.client("ec2").associate_iam_instance_profile(
+        InstanceId=instance_id, IamInstanceProfile={"Name": "NoSuchProfile"}))
+    assert (error["Code"], error["Message"]) == (
+        "InvalidParameterValue",
+        "Value (NoSuchProfile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name")
+    assert _shown_profile(aws, instance_id) is None
+
+
+def test_replacing_with_an_unknown_profile_keeps_the_old_one(aws):
+    old = _profile(aws, "Old", "OldRole")
+    [instance_id] = _launch(aws, IamInstanceProfile={"Name": "Old"})
+    ec2 = aws.client("ec2")
+    [association] = ec2.describe_iam_instance_profile_associations()["IamInstanceProfileAssociations"]
+    error = _refusal(lambda: ec2.replace_iam_instance_profile_association(
+        AssociationId=association["AssociationId"], IamInstanceProfile={"Name": "Gone"}))
+    assert error["Code"] == "InvalidParameterValue"
+    assert _shown_profile(aws, instance_id)["Arn"] == old["Arn"]
