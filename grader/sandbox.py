@@ -24,11 +24,11 @@ import os
 import socket
 import tempfile
 import threading
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import boto3
-import botocore.credentials
 from botocore.handlers import BUILTIN_HANDLERS
 
 from grader.aws import endpoints, patches
@@ -67,8 +67,9 @@ _CREDENTIAL_VARIABLES = (
 class Clock:
     """The sandbox's time: the machine's time plus however far the book has moved it forward.
 
-    Temporary credentials expire on this clock, and botocore's own refresh logic reads it too (the sandbox points
-    ``botocore.credentials._local_now`` at it), so moving it forward shows expiry and renewal as they happen on AWS.
+    Temporary credentials expire on this clock, and botocore's own refresh logic reads it too (a patch in the
+    registry points ``botocore.credentials._local_now`` at it), so moving it forward shows expiry and renewal as
+    they happen on AWS.
     """
 
     def __init__(self) -> None:
@@ -95,19 +96,48 @@ class Clock:
         return self._offset
 
 
-def _point_refresh_clocks_at(now: Callable, original: Callable) -> dict:
-    """Make botocore's refreshable credentials read ``now`` unless told otherwise; return what to put back.
+def _sandbox_now(original: Callable) -> Callable:
+    """botocore's ``_local_now``, read from the running sandbox's clock (or botocore's own when none runs)."""
+
+    def _local_now() -> _dt.datetime:
+        sandbox = _current
+        return sandbox.clock.now() if sandbox is not None else original()
+
+    _local_now.__wrapped__ = original
+    return _local_now
+
+
+def _is_local_now(value: Any) -> bool:
+    return (getattr(value, "__module__", None) == "botocore.credentials"
+            and getattr(value, "__name__", "") == "_local_now")
+
+
+def _refresh_clock_default(original: Callable) -> Callable:
+    """A copy of ``original`` whose ``time_fetcher`` default is the sandbox's ``_local_now``.
 
     ``RefreshableCredentials.__init__`` takes ``time_fetcher=_local_now`` as a default argument, bound when botocore
-    was imported, so replacing the module's ``_local_now`` alone does not reach credentials created later.
+    was imported, so replacing the module's ``_local_now`` alone does not reach credentials created later. The copy
+    shares the original's code and closure; the registry puts the original back on ``stop()``.
     """
-    saved = {}
-    for cls in (botocore.credentials.RefreshableCredentials, botocore.credentials.DeferredRefreshableCredentials):
-        init = cls.__init__
-        if init.__defaults__ and any(d is original for d in init.__defaults__):
-            saved[init] = init.__defaults__
-            init.__defaults__ = tuple(now if d is original else d for d in init.__defaults__)
-    return saved
+    import botocore.credentials as module
+
+    defaults = tuple(module._local_now if _is_local_now(d) else d for d in original.__defaults__ or ())
+    copy = types.FunctionType(original.__code__, original.__globals__, original.__name__, defaults,
+                              original.__closure__)
+    copy.__kwdefaults__ = original.__kwdefaults__
+    copy.__dict__.update(original.__dict__)
+    copy.__qualname__, copy.__doc__, copy.__wrapped__ = original.__qualname__, original.__doc__, original
+    return copy
+
+
+# The sandbox clock reaches botocore through _local_now, which its refresh logic calls at each use, and through the
+# time_fetcher default of the two refreshable credential classes. _local_now comes first, so that the defaults
+# pick up the sandbox's version.
+patches.register("botocore.credentials:", "_local_now", _sandbox_now,
+                 "temporary credentials expire and refresh on the sandbox clock, which the book moves forward")
+for _owner in ("RefreshableCredentials", "DeferredRefreshableCredentials"):
+    patches.register(f"botocore.credentials:{_owner}", "__init__", _refresh_clock_default,
+                     "credentials made later read the sandbox clock too (time_fetcher is a bound default)")
 
 
 def _root_caller_identity(original: Callable) -> Callable:
@@ -175,6 +205,10 @@ def _with_unique_id(prefix: str) -> Callable:
     return wrap
 
 
+# boto3's default session is made once and keeps the credentials it found: a session made before start() would
+# carry real credentials into the sandbox, so the sandbox begins without one and stop() puts the old one back.
+patches.register("boto3:", "DEFAULT_SESSION", lambda original: None,
+                 "a plain boto3.client() inside the sandbox finds the sandbox's credentials, never earlier ones")
 patches.register("moto.sts.models:STSBackend", "get_caller_identity", _root_caller_identity,
                  "AWS answers GetCallerIdentity for the root user's key with the account itself")
 for _name, _prefix in _UNIQUE_ID_PREFIXES.items():
@@ -315,7 +349,12 @@ def _refuse_without_sandbox(request: Any = None, **_: Any) -> None:
 
 
 def _install_front_door() -> None:
-    """Put the no-sandbox guard ahead of moto in botocore's built-in handlers, once per process."""
+    """Put the no-sandbox guard ahead of moto in botocore's built-in handlers, once per process.
+
+    This one change to botocore stays outside the patch registry on purpose, and stays after ``stop()``: it is
+    what refuses an AWS call from a process that imported ``grader`` while no sandbox runs, so that a stopped
+    sandbox never lets a call reach the real AWS. It does nothing while a sandbox (or moto itself) runs.
+    """
     from moto.core.models import botocore_stubber
 
     entry = ("before-send", _refuse_without_sandbox)
@@ -377,9 +416,6 @@ class Sandbox:
     on_stop: list = field(default_factory=list)
     _mock: Any = None
     _saved_environ: dict = field(default_factory=dict)
-    _saved_default_session: Any = None
-    _saved_local_now: Any = None
-    _saved_time_defaults: dict = field(default_factory=dict)
     _admin: Optional[boto3.Session] = None
     _root: Optional[boto3.Session] = None
     _config_dir: Optional[tempfile.TemporaryDirectory] = None
@@ -391,15 +427,10 @@ class Sandbox:
         from moto.moto_api._internal import mock_random
 
         self._saved_environ = dict(os.environ)
-        self._saved_default_session = boto3.DEFAULT_SESSION
-        self._saved_local_now = botocore.credentials._local_now
         self._config_dir = tempfile.TemporaryDirectory(prefix="gated-community-aws-")
         try:
             self._seal_environment()
-            patches.install()  # the network guard first among them
-            botocore.credentials._local_now = self.clock.now
-            self._saved_time_defaults = _point_refresh_clocks_at(self.clock.now, self._saved_local_now)
-            boto3.DEFAULT_SESSION = None
+            patches.install()  # the network guard, the clock and boto3's default session among them
             mock_random.seed(self.seed)
             _administrators_made.clear()
             self._mock = mock_aws(config={
@@ -443,12 +474,6 @@ class Sandbox:
             finally:
                 self._mock = None
         patches.remove()
-        if self._saved_local_now is not None:
-            botocore.credentials._local_now = self._saved_local_now
-        for function, defaults in self._saved_time_defaults.items():
-            function.__defaults__ = defaults
-        self._saved_time_defaults = {}
-        boto3.DEFAULT_SESSION = self._saved_default_session
         if self._saved_environ:
             os.environ.clear()
             os.environ.update(self._saved_environ)

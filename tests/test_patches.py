@@ -14,7 +14,18 @@ def _current_values() -> dict:
 
 
 def test_stop_puts_back_every_patched_attribute_as_it_was():
+    import boto3
+
     sandbox.start().stop()  # imports every module that registers a patch
+    earlier_session = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = object()  # a default session made before the sandbox: it must not be used inside
+    try:
+        _every_patch_goes_with_the_sandbox()
+    finally:
+        boto3.DEFAULT_SESSION = earlier_session
+
+
+def _every_patch_goes_with_the_sandbox():
     before = _current_values()
     assert len(before) >= 8
     box = sandbox.start()
@@ -89,3 +100,35 @@ def test_the_network_guard_is_in_the_registry_and_goes_with_the_sandbox():
         box.stop()
     assert (socket.socket.connect, socket.getaddrinfo, socket.create_connection) == before
     assert "connect" not in vars(socket.socket)
+
+
+def test_the_clock_patches_are_in_the_registry_and_go_with_the_sandbox():
+    import datetime as dt
+
+    import botocore.credentials as credentials
+
+    sandbox.start().stop()
+    names = {(patch.owner, patch.name) for patch in patches.registered()}
+    assert ("botocore.credentials:", "_local_now") in names
+    assert ("botocore.credentials:RefreshableCredentials", "__init__") in names
+    assert ("botocore.credentials:DeferredRefreshableCredentials", "__init__") in names
+    original_now = credentials._local_now
+    original_init = credentials.RefreshableCredentials.__init__
+
+    def made_now():
+        # Credentials made with botocore's default time_fetcher, as its providers make them.
+        return credentials.RefreshableCredentials(
+            "AKIA", "secret", "token", dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), lambda: {}, "probe",
+        )._time_fetcher()
+
+    box = sandbox.start()
+    try:
+        box.clock.advance(hours=5)
+        ahead = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=4, minutes=59)
+        assert credentials._local_now() >= ahead
+        assert made_now() >= ahead
+    finally:
+        box.stop()
+    assert credentials._local_now is original_now
+    assert credentials.RefreshableCredentials.__init__ is original_init
+    assert made_now() < dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
