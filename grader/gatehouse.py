@@ -985,12 +985,17 @@ def _explain_entry(entry: Entry) -> str:
         lines.append(f"Caller: {entry.caller}")
     if entry.message:
         lines.append(f"AWS says: {entry.message}")
-    if entry.policies:
+    decision = entry.decision
+    # A request refused after every policy allowed it (a validation error) was not refused by a policy: listing
+    # policies and an allowing decision would send the reader looking in the wrong place.
+    by_policy = entry.allowed or (decision is not None and not decision.allowed)
+    if entry.policies and by_policy:
         lines.append("Policies looked at: " + "; ".join(entry.policies))
+    elif decision is not None:
+        lines.append("No policy refused this call: the service refused the request itself.")
     if entry.note:
         lines.append(entry.note)
-    decision = entry.decision
-    if decision is not None:
+    if decision is not None and by_policy:
         lines.append("")
         lines.append(explain(decision))
     return "\n".join(lines)

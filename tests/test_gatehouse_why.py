@@ -106,3 +106,26 @@ def test_decide_agrees_with_aws_on_calls_no_policy_can_refuse(aws):
     session = assume(aws, role, "locked")
     assert session.client("sts").get_caller_identity()["Arn"] == session_arn("Locked", "locked")
     assert gatehouse.decide(role, "sts:AssumeRole", "*").decision == "explicit-deny"
+
+
+def test_why_of_a_validation_refusal_lists_no_policy(aws):
+    # AWS checks a request's parameters as well as its permissions: AssumeRole with DurationSeconds above the
+    # role's MaxSessionDuration is a ValidationError even for a caller every policy allows
+    # (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html, DurationSeconds). The policies
+    # allowed the call, so why() must not send the reader to them.
+    role = aws.client("iam").create_role(RoleName="Night", AssumeRolePolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", '
+        f'"Principal": {{"AWS": "arn:aws:iam::{ACCOUNT}:root"}}}}]}}'))["Role"]
+    error = refused(aws.client("sts").assume_role, RoleArn=role["Arn"], RoleSessionName="night",
+                    DurationSeconds=7200)
+    text = grader.why(error)
+    assert "ValidationError" in text and "MaxSessionDuration" in text
+    assert "Policies looked at" not in text and "AdministratorAccess" not in text
+    assert "No policy refused this call" in text
+
+
+def test_why_of_a_policy_refusal_still_lists_the_policies(aws):
+    _, session = _setup(aws)
+    text = grader.why(refused(session.client("s3").get_object, Bucket="parcels", Key="vault/gold"))
+    assert "Policies looked at: inline policy 'Porter-policy' on role Porter" in text
+    assert "No policy refused" not in text
