@@ -1100,5 +1100,9 @@ def _on_reset(sandbox: Any) -> None:
 
 
 _sandbox.on_start(_install)
+# IAM's policy simulator answers through authorize() above; moto has no simulator, so it joins moto's IAM here.
+from grader.aws import patches as _patches, simulator as _simulator  # noqa: E402
+
+_patches.register_all(_simulator.PATCHES)
 if _sandbox._current is not None:  # imported after a sandbox started: guard it too
     _install(_sandbox._current)
