@@ -265,7 +265,7 @@ def setup(app):
     app.add_node(quiz_node, html=(_visit_quiz_html, None), latex=(_skip, None), text=(_skip, None),
                  man=(_skip, None), texinfo=(_skip, None))
     app.add_config_value("quiz_dir", "book/quizzes", "env")
-    app.add_config_value("quiz_chapter_pattern", r"^book/\d\d_[^/]+$", "env")
+    app.add_config_value("quiz_chapter_pattern", r"^book/\d\d[a-z]?_[^/]+$", "env")
     app.add_config_value("quiz_heading", "Check your understanding", "env")
 
     def quiz_files(app) -> dict[str, Path]:
@@ -313,7 +313,7 @@ def setup(app):
             if docname in env.found_docs:
                 continue
             # A quiz for a chapter not written yet is skipped, but one whose name misses its chapter is a mistake.
-            number = re.match(r"^(\d\d)_", path.stem)
+            number = re.match(r"^(\d\d)[a-z]?_", path.stem)
             namesakes = [d for d in env.found_docs
                          if number and pattern.match(d) and d.rsplit("/", 1)[-1].startswith(number.group(0))]
             if namesakes:
