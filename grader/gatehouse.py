@@ -985,8 +985,7 @@ _MALFORMED = ("MalformedPolicyDocument", "MalformedPolicy", "MalformedPolicyDocu
 _CREDENTIALS = ("ExpiredToken", "InvalidClientTokenId", "RequestExpired", "AuthFailure", "InvalidAccessKeyId",
                 "ExpiredTokenException", "UnrecognizedClientException", "MissingAuthenticationToken")
 # Operations on objects are data events: CloudTrail keeps them only on a trail that asks for data events.
-_DATA_EVENTS = {"s3": ("GetObject", "PutObject", "DeleteObject", "HeadObject", "CopyObject", "ListObjects",
-                       "ListObjectsV2")}
+_DATA_EVENTS = {"s3": ("GetObject", "PutObject", "DeleteObject", "HeadObject", "CopyObject")}
 
 
 def _explain_entry(entry: Entry) -> str:
