@@ -44,6 +44,7 @@ def test_why_names_a_failed_condition(aws):
     refused(assume(aws, role).client("s3").list_objects_v2, Bucket="parcels", Prefix="home/bo/")
     text = gatehouse.why()
     assert "s3:prefix" in text and "home/bo/" in text and "home/ana/*" in text
+    assert "Fix: statement #0 of inline policy 'Ana-policy' on role Ana would allow it, but its condition" in text
 
 
 def test_why_explains_an_expired_session(aws):

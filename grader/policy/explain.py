@@ -88,6 +88,12 @@ def fix(decision) -> str:
     if decision.decision == "allow":
         return "Fix: nothing to fix: the request is allowed."
     ptype = decision.denied_by
+    unmet = next((m for m in decision.misses if m.policy_type == (ptype or "identity-based policy")
+                  and m.details and m.details[0].startswith("Condition ")), None)
+    if unmet is not None:
+        # An Allow covered the request but for its condition: the request, not the policy, is what usually differs.
+        return (f"Fix: {unmet.where} would allow it, but its condition is not met: send a request that meets "
+                "it, or change the condition if it is wrong.")
     if ptype == "resource-based policy" and request.action.lower().startswith("sts:assumerole"):
         return (f"Fix: name {request.principal} (or its role or account) as Principal in a statement of the role's "
                 f"trust policy that allows {request.action}.")
