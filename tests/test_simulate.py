@@ -137,6 +137,9 @@ def test_a_user_source_includes_its_groups_and_policy_input_list_adds_to_it(aws)
     by_group = _simulate(aws, user, ["s3:GetObject"])["EvaluationResults"][0]
     assert by_group["EvalDecision"] == "allowed"
     assert by_group["MatchedStatements"][0]["SourcePolicyType"] == "group"
+    group = iam.get_group(GroupName="readers")["Group"]["Arn"]
+    as_member = _simulate(aws, group, ["s3:GetObject"])["EvaluationResults"][0]
+    assert as_member["EvalDecision"] == "allowed" and as_member["MatchedStatements"][0]["SourcePolicyId"] == "read"
     extra = _simulate(aws, user, ["s3:PutObject"], PolicyInputList=[document(allow("s3:PutObject"))])
     matched = extra["EvaluationResults"][0]["MatchedStatements"][0]
     assert extra["EvaluationResults"][0]["EvalDecision"] == "allowed"

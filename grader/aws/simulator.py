@@ -162,7 +162,11 @@ def _principal_simulation(account: str, source_arn: str, caller_arn: Optional[st
     if owner is None:
         raise SimulationError("NoSuchEntity", f"PolicySourceArn {source_arn} does not exist.")
     principal = caller_arn or source_arn
-    identity = gatehouse.Identity("user" if kind == "user" else "session", principal, principal, account)
+    if kind == "group" and not caller_arn:
+        # A group is never a caller: its policies speak for its members, so the simulation stands for one of them.
+        principal = f"arn:aws:iam::{account}:user/member-of-{owner.name}"
+    identity = gatehouse.Identity("session" if kind == "role" and not caller_arn else "user", principal, principal,
+                                  account)
     sources: dict = {}
     _owner_policies(identity, sources, owner, kind, f"{kind} {owner.name}")
     if kind == "user":
