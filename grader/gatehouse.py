@@ -37,8 +37,9 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from grader import sandbox as _sandbox
-from grader.policy import (Decision, MalformedPolicyDocument, Request, evaluate, explain, parse, read_stored,
+from grader.policy import (Decision, MalformedPolicyDocument, Request, evaluate, parse, read_stored,
                            validate)
+from grader.policy.explain import deciding as explain_deciding, fix as explain_fix
 from grader.services import Call, Check, ResourcePolicy, ServiceTable, services_run, table_for
 from grader.services import reference as _reference
 
@@ -959,8 +960,10 @@ def _request_id_of(error: Any) -> Optional[str]:
 def why(error: Any = None) -> Explanation:
     """Explain a refused call: ``why(err)`` for a botocore ClientError, ``why()`` for the last refusal.
 
-    Says who called, which action on which resource, which policies were looked at, and which statement (or the
-    lack of one) decided, with the condition keys and values involved.
+    In order, once each: what AWS said (code and message), who asked for what on which resource, the statement that
+    decided (or the Allow that was missing), the fix in one line, and where to ask the same question on a real
+    account (CloudTrail, ``aws iam simulate-principal-policy``, ``aws sts decode-authorization-message``, IAM
+    Access Analyzer's ``validate-policy``).
     """
     entries = list(_state(_sandbox.current()).log)
     entry = None
@@ -978,27 +981,66 @@ def why(error: Any = None) -> Explanation:
     return Explanation(_explain_entry(entry))
 
 
+_MALFORMED = ("MalformedPolicyDocument", "MalformedPolicy", "MalformedPolicyDocumentException")
+_CREDENTIALS = ("ExpiredToken", "InvalidClientTokenId", "RequestExpired", "AuthFailure", "InvalidAccessKeyId",
+                "ExpiredTokenException", "UnrecognizedClientException", "MissingAuthenticationToken")
+# Operations on objects are data events: CloudTrail keeps them only on a trail that asks for data events.
+_DATA_EVENTS = {"s3": ("GetObject", "PutObject", "DeleteObject", "HeadObject", "CopyObject")}
+
+
 def _explain_entry(entry: Entry) -> str:
-    lines = [f"Refused: {entry.service} {entry.operation} ({entry.code}, request {entry.request_id})"
-             if not entry.allowed else f"Allowed: {entry.service} {entry.operation}"]
-    if entry.caller:
-        lines.append(f"Caller: {entry.caller}")
-    if entry.message:
-        lines.append(f"AWS says: {entry.message}")
+    if entry.allowed:
+        return f"Allowed: {entry.caller} called {entry.service} {entry.operation}."
+    lines = [f"AWS says: {entry.code}: {entry.message}"]
     decision = entry.decision
-    # A request refused after every policy allowed it (a validation error) was not refused by a policy: listing
-    # policies and an allowing decision would send the reader looking in the wrong place.
-    by_policy = entry.allowed or (decision is not None and not decision.allowed)
-    if entry.policies and by_policy:
-        lines.append("Policies looked at: " + "; ".join(entry.policies))
-    elif decision is not None:
-        lines.append("No policy refused this call: the service refused the request itself.")
+    request = decision.request if decision is not None else None
+    asked = f"{entry.service}:{entry.operation}" if request is None else (
+        request.action + ("" if request.resource == "*" else f" on {request.resource}"))
+    lines.append(f"Who asked: {entry.caller or 'a caller the gatehouse could not identify'}, for {asked} "
+                 f"(request {entry.request_id})")
     if entry.note:
         lines.append(entry.note)
-    if decision is not None and by_policy:
-        lines.append("")
-        lines.append(explain(decision))
+    if decision is not None and not decision.allowed and entry.code not in _MALFORMED:
+        if isinstance(decision, RefusedByAws):
+            lines.append(f"Fix: {decision.reason}.")
+        else:
+            lines.append(explain_deciding(decision))
+            lines.append(explain_fix(decision))
+    elif decision is not None and decision.allowed:
+        # Refused after every policy allowed it (a validation error): naming policies would send the reader
+        # looking in the wrong place.
+        lines.append("No policy refused this call: the service refused the request itself.")
+    lines.append("On a real account: " + _on_a_real_account(entry))
     return "\n".join(lines)
+
+
+def _on_a_real_account(entry: Entry) -> str:
+    """Where a reader asks AWS the same question: the tool that answers it there."""
+    if entry.code in _MALFORMED:
+        kind = "RESOURCE_POLICY" if entry.service in ("s3", "ecr") or "trust" in (entry.note or "") or \
+            entry.operation in ("CreateRole", "UpdateAssumeRolePolicy") else "IDENTITY_POLICY"
+        extra = " --validate-policy-resource-type AWS::IAM::AssumeRolePolicyDocument" \
+            if entry.operation in ("CreateRole", "UpdateAssumeRolePolicy") else ""
+        return ("IAM Access Analyzer checks a document before you use it: aws accessanalyzer validate-policy "
+                f"--policy-type {kind}{extra} --policy-document file://policy.json")
+    if entry.code in _CREDENTIALS:
+        return ("aws sts get-caller-identity says whether the credentials in use are still accepted, and whose "
+                "they are; a role session's expiry is in the Expiration its credentials came with.")
+    if entry.message and "Encoded authorization failure message: " in entry.message:
+        token = entry.message.rsplit("Encoded authorization failure message: ", 1)[1]
+        return (f"aws sts decode-authorization-message --encoded-message {token[:12]}... opens the encoded "
+                "message (it needs sts:DecodeAuthorizationMessage); the sandbox answers it too.")
+    decision = entry.decision
+    trail = f"CloudTrail records the refusal as event {entry.operation} with errorCode {entry.code}"
+    if entry.operation in _DATA_EVENTS.get(entry.service, ()):
+        trail += " (a data event: only on a trail that logs S3 data events)"
+    source = (decision.request.context.get("aws:PrincipalArn") if decision is not None else None) or ""
+    if decision is None or isinstance(decision, RefusedByAws) or ":root" in source or not source:
+        return trail + "."
+    request = decision.request
+    resource = "" if request.resource == "*" else f" --resource-arns {request.resource}"
+    return (f"{trail}; IAM's simulator answers the same question: aws iam simulate-principal-policy "
+            f"--policy-source-arn {source} --action-names {request.action}{resource} (the sandbox answers it too).")
 
 
 def _identity_for(sandbox: Any, principal: Any) -> Identity:
@@ -1105,5 +1147,9 @@ def _on_reset(sandbox: Any) -> None:
 
 
 _sandbox.on_start(_install)
+# IAM's policy simulator answers through authorize() above; moto has no simulator, so it joins moto's IAM here.
+from grader.aws import patches as _patches, simulator as _simulator  # noqa: E402
+
+_patches.register_all(_simulator.PATCHES)
 if _sandbox._current is not None:  # imported after a sandbox started: guard it too
     _install(_sandbox._current)

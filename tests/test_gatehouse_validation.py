@@ -27,7 +27,7 @@ def test_create_role_with_a_bad_trust_policy_stores_nothing(aws):
     # explanation of them is for why(), never in the message.
     assert message_of(error) == 'Invalid principal in policy: "SERVICE":"ec2"'
     explained = grader.why(error)
-    assert 'AWS says: Invalid principal in policy: "SERVICE":"ec2"' in explained
+    assert 'AWS says: MalformedPolicyDocument: Invalid principal in policy: "SERVICE":"ec2"' in explained
     assert "ec2.amazonaws.com" in explained and "field Principal" in explained
     assert "Broken" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
 

@@ -20,8 +20,8 @@ def test_why_explains_an_explicit_deny(aws):
     _, session = _setup(aws)
     error = refused(session.client("s3").get_object, Bucket="parcels", Key="vault/gold")
     text = grader.why(error)
-    assert "Refused: s3 GetObject (AccessDenied" in text
-    assert f"Caller: {session_arn('Porter', 'porter')}" in text
+    assert text.startswith("AWS says: AccessDenied: User: ")
+    assert f"Who asked: {session_arn('Porter', 'porter')}, for s3:GetObject" in text
     assert "inline policy 'Porter-policy' on role Porter" in text
     assert "KeepOutOfTheVault" in text
     assert "arn:aws:s3:::parcels/vault/gold" in text
@@ -44,6 +44,7 @@ def test_why_names_a_failed_condition(aws):
     refused(assume(aws, role).client("s3").list_objects_v2, Bucket="parcels", Prefix="home/bo/")
     text = gatehouse.why()
     assert "s3:prefix" in text and "home/bo/" in text and "home/ana/*" in text
+    assert "Fix: statement #0 of inline policy 'Ana-policy' on role Ana would allow it, but its condition" in text
 
 
 def test_why_explains_an_expired_session(aws):
@@ -124,8 +125,41 @@ def test_why_of_a_validation_refusal_lists_no_policy(aws):
     assert "No policy refused this call" in text
 
 
-def test_why_of_a_policy_refusal_still_lists_the_policies(aws):
+def test_why_says_each_thing_once_in_order_and_points_to_aws(aws):
+    # In order: AWS's words, who asked for what, what decided, the fix, the real account's tool. Nothing twice.
     _, session = _setup(aws)
-    text = grader.why(refused(session.client("s3").get_object, Bucket="parcels", Key="vault/gold"))
-    assert "Policies looked at: inline policy 'Porter-policy' on role Porter" in text
-    assert "No policy refused" not in text
+    error = refused(session.client("s3").get_object, Bucket="parcels", Key="vault/gold")
+    lines = str(grader.why(error)).splitlines()
+    heads = [line.split(":", 1)[0] for line in lines]
+    assert heads == ["AWS says", "Who asked", "Decided by", "Fix", "On a real account"]
+    assert sum(error.response["Error"]["Message"] in line for line in lines) == 1
+    # CloudTrail: S3 object calls are data events (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/
+    # logging-data-events-with-cloudtrail.html); the simulator takes the role, never the session
+    # (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html).
+    assert "data event" in lines[-1]
+    assert f"--policy-source-arn arn:aws:iam::{ACCOUNT}:role/Porter --action-names s3:GetObject" in lines[-1]
+
+
+def test_why_of_a_missing_allow_says_what_to_add(aws):
+    _, session = _setup(aws)
+    refused(session.client("iam").list_roles)
+    text = gatehouse.why()
+    assert "Missing Allow: no identity-based policy allows iam:ListRoles" in text
+    assert "Fix: add an Allow for iam:ListRoles" in text
+
+
+def test_why_points_an_encoded_refusal_to_decode_authorization_message(aws):
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html
+    _, session = _setup(aws)
+    refused(session.client("ec2").run_instances, ImageId="ami-12345678", MinCount=1, MaxCount=1)
+    assert "On a real account: aws sts decode-authorization-message --encoded-message " in gatehouse.why()
+
+
+def test_why_points_a_malformed_document_to_access_analyzer(aws):
+    # https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ValidatePolicy.html
+    bad = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2"}, ' \
+          '"Action": "sts:AssumeRole"}]}'
+    refused(aws.client("iam").create_role, RoleName="Broken", AssumeRolePolicyDocument=bad)
+    text = gatehouse.why()
+    assert "aws accessanalyzer validate-policy --policy-type RESOURCE_POLICY" in text
+    assert "AWS::IAM::AssumeRolePolicyDocument" in text

@@ -12,7 +12,7 @@ When the resource is ``*`` the " on resource: ..." part is left out, as AWS does
 
 from __future__ import annotations
 
-__all__ = ["access_denied_message", "explain"]
+__all__ = ["access_denied_message", "explain", "deciding", "fix"]
 
 _ARTICLE = {"identity-based policy": "an", "resource-based policy": "a", "permissions boundary": "a",
             "session policy": "a"}
@@ -63,3 +63,46 @@ def explain(decision) -> str:
     if message:
         lines.append(f"AWS would say: {message}")
     return "\n".join(lines)
+
+
+def deciding(decision) -> str:
+    """One line: the statement that decided a refusal, or the Allow that was missing (with the near misses)."""
+    if decision.decision == "explicit-deny" and decision.statements:
+        hit = decision.statements[0]
+        return f"Decided by: Deny {hit.where}: {'; '.join(hit.details)}"
+    reason = decision.reason
+    if reason.startswith("implicit deny: "):
+        reason = reason[len("implicit deny: "):]
+    if decision.decision == "implicit-deny":
+        return f"Missing Allow: {reason}"
+    return f"Decided by: {reason}"
+
+
+def fix(decision) -> str:
+    """One line: what would change the answer, as the reader would go about it."""
+    request = decision.request
+    wanted = request.action + ("" if request.resource == "*" else f" on {request.resource}")
+    if decision.decision == "explicit-deny" and decision.statements:
+        return (f"Fix: a Deny outweighs every Allow: narrow or remove {decision.statements[0].where}, or ask for "
+                "something it does not cover.")
+    if decision.decision == "allow":
+        return "Fix: nothing to fix: the request is allowed."
+    ptype = decision.denied_by
+    unmet = next((m for m in decision.misses if m.policy_type == (ptype or "identity-based policy")
+                  and m.details and m.details[0].startswith("Condition ")), None)
+    if unmet is not None:
+        # An Allow covered the request but for its condition: the request, not the policy, is what usually differs.
+        return (f"Fix: {unmet.where} would allow it, but its condition is not met: send a request that meets "
+                "it, or change the condition if it is wrong.")
+    if ptype == "resource-based policy" and request.action.lower().startswith("sts:assumerole"):
+        return (f"Fix: name {request.principal} (or its role or account) as Principal in a statement of the role's "
+                f"trust policy that allows {request.action}.")
+    if ptype == "resource-based policy":
+        return f"Fix: add a statement to the resource's policy that allows {wanted} for {request.principal}."
+    if ptype == "permissions boundary":
+        return f"Fix: the permissions boundary caps what the policies grant: it must allow {wanted} too."
+    if ptype == "session policy":
+        return f"Fix: the session policy passed when the role was assumed must allow {wanted} too."
+    if ptype is None or ptype == "identity-based policy":
+        return f"Fix: add an Allow for {wanted} to a policy attached to the caller's role or user."
+    return f"Fix: {decision.reason}"
