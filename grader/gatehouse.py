@@ -4,7 +4,8 @@ For each request the gatehouse works out, from the raw HTTP request alone (metho
 
 * **who is calling**, from the access key id in the SigV4 ``Authorization`` header: an IAM user's access key (the
   sandbox's administrator is one, with ``AdministratorAccess``), the account's root user, or a role session minted
-  by STS (``AssumeRole``, an instance profile, a task role), looked up in moto's own IAM and STS state. An expired
+  by STS (``AssumeRole``, an instance profile, a task role), looked up in moto's own IAM and STS state and kept per
+  access key until the next IAM write (so that a change to IAM decides the very next call). An expired
   session gets AWS's ``ExpiredToken``; a key nobody issued gets ``InvalidClientTokenId``;
 * **what is asked**: the service (the signing name), the operation and its parameters (moto's routers and protocol
   parsers, the same ones moto itself answers with), and from the service's table in ``grader.services`` the IAM
