@@ -4,7 +4,8 @@ For each request the gatehouse works out, from the raw HTTP request alone (metho
 
 * **who is calling**, from the access key id in the SigV4 ``Authorization`` header: an IAM user's access key (the
   sandbox's administrator is one, with ``AdministratorAccess``), the account's root user, or a role session minted
-  by STS (``AssumeRole``, an instance profile, a task role), looked up in moto's own IAM and STS state. An expired
+  by STS (``AssumeRole``, an instance profile, a task role), looked up in moto's own IAM and STS state and kept per
+  access key until the next IAM write (so that a change to IAM decides the very next call). An expired
   session gets AWS's ``ExpiredToken``; a key nobody issued gets ``InvalidClientTokenId``;
 * **what is asked**: the service (the signing name), the operation and its parameters (moto's routers and protocol
   parsers, the same ones moto itself answers with), and from the service's table in ``grader.services`` the IAM
@@ -26,6 +27,7 @@ from __future__ import annotations
 import base64
 import calendar
 import datetime as _dt
+import functools
 import hashlib
 import json
 import threading
@@ -53,6 +55,9 @@ LOG_SIZE = 200
 
 # Operations AWS answers without a signature: they carry their own proof of identity (a token, an assertion).
 _UNSIGNED = {("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
+
+# IAM operations that only read; every other IAM operation may change a caller's identity or policies.
+_IAM_READS = ("Get", "List")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -92,6 +97,16 @@ class _State:
         self.source_ips: dict[str, str] = {}
         self.encoded: dict[str, dict] = {}
         self.lock = threading.Lock()
+        # Who holds each access key, with its parsed policies, until IAM's state may have changed: resolving a caller
+        # reads moto's IAM and STS state and every policy attached, which would otherwise be done again on each call.
+        self.identities: dict[str, tuple] = {}
+        self.iam_written = False
+        self.clock_text: tuple = (None, "", "")
+
+    def forget_identities(self) -> None:
+        """Drop every resolved caller: the next call of each reads IAM afresh."""
+        with self.lock:
+            self.identities.clear()
 
     def encode(self, status: dict) -> str:
         """An opaque token for an authorization status: random-looking, the same from run to run, held here."""
@@ -238,20 +253,39 @@ def _tags(tag_list: Any) -> dict:
 
 
 def identify(sandbox: Any, access_key_id: str) -> Identity:
-    """The caller behind an access key id, with its policies; raises _Refused for a key AWS would not accept."""
+    """The caller behind an access key id, with its policies; raises _Refused for a key AWS would not accept.
+
+    A caller once resolved is kept (per sandbox, per access key) until an IAM write passes the gate, so that a call
+    reads moto's IAM state and the caller's policies once, not on every request. A session's expiry is still checked
+    on each call against the sandbox clock.
+    """
+    state = _state(sandbox)
+    kept = state.identities.get(access_key_id)
+    if kept is not None:
+        identity, session = kept
+        if session is not None:
+            _check_expiry(sandbox, session)
+        return identity
+    identity, session = _resolve(sandbox, access_key_id)
+    with state.lock:
+        state.identities[access_key_id] = (identity, session)
+    return identity
+
+
+def _resolve(sandbox: Any, access_key_id: str) -> tuple:
     account = sandbox.account_id
     if access_key_id == _sandbox.ROOT_ACCESS_KEY_ID:
-        return _root_identity(account, access_key_id)
+        return _root_identity(account, access_key_id), None
     session = _sts(account).get_assumed_role_from_access_key(access_key_id)
     if session is not None:
-        return _session_identity(sandbox, session)
+        return _session_identity(sandbox, session), session
     if access_key_id == _sandbox.ADMIN_ACCESS_KEY_ID:
         _sandbox.ensure_administrator(account)
     iam = _iam(account)
     for user in iam.users.values():
         for key in user.access_keys:
             if key.access_key_id == access_key_id and key.status == "Active":
-                return _user_identity(user, access_key_id)
+                return _user_identity(user, access_key_id), None
     raise _Refused("InvalidClientTokenId", "The security token included in the request is invalid.",
                    note=f"No user or role session in this sandbox has the access key {access_key_id}.")
 
@@ -272,7 +306,7 @@ def _expiry(session: Any) -> _dt.datetime:
     return expiration if expiration.tzinfo else expiration.replace(tzinfo=_dt.timezone.utc)
 
 
-def _session_identity(sandbox: Any, session: Any) -> Identity:
+def _check_expiry(sandbox: Any, session: Any) -> None:
     expires = _expiry(session)
     now = sandbox.clock.now()
     if expires <= now:
@@ -280,6 +314,10 @@ def _session_identity(sandbox: Any, session: Any) -> Identity:
                        note=f"The credentials of {session.arn} expired at {expires:%Y-%m-%d %H:%M:%S} UTC; the "
                             f"sandbox clock reads {now:%Y-%m-%d %H:%M:%S} UTC. Fresh credentials come from a new "
                             "sts:AssumeRole, or from the instance metadata / container endpoint.")
+
+
+def _session_identity(sandbox: Any, session: Any) -> Identity:
+    _check_expiry(sandbox, session)
     account = session.account_id
     iam = _iam(account)
     role = _role_by_arn(iam, session.role_arn)
@@ -504,11 +542,23 @@ def _body_bytes(raw: _Raw) -> Optional[bytes]:
     return raw.body if isinstance(raw.body, bytes) else None  # a stream: not ours to read
 
 
-def _quick_operation(table: ServiceTable, raw: _Raw) -> Optional[tuple]:
-    from moto.core.parse import PROTOCOL_PARSERS
+@functools.lru_cache(maxsize=None)
+def _service_model(name: str) -> Any:
+    """botocore's model of a service. moto builds a new one on every call, and with it every operation model."""
     from moto.core.utils import get_service_model
 
-    model = get_service_model(table.model_name)
+    return get_service_model(name)
+
+
+@functools.lru_cache(maxsize=None)
+def _operation_names(name: str) -> frozenset:
+    return frozenset(_service_model(name).operation_names)
+
+
+def _quick_operation(table: ServiceTable, raw: _Raw) -> Optional[tuple]:
+    from moto.core.parse import PROTOCOL_PARSERS
+
+    model = _service_model(table.model_name)
     protocol = model.protocol
     if protocol == "rest-xml" and table.model_name == "s3":
         return _quick_s3(raw)
@@ -526,7 +576,7 @@ def _quick_operation(table: ServiceTable, raw: _Raw) -> Optional[tuple]:
         name = raw.header("X-Amz-Target").rsplit(".", 1)[-1]
     else:
         return None
-    if name not in model.operation_names:
+    if name not in _operation_names(table.model_name):
         return None
     parser = PROTOCOL_PARSERS[protocol](model.operation_model(name))
     params = parser.parse({"method": raw.method, "values": values, "headers": {}, "body": body,
@@ -580,7 +630,6 @@ def _routed_operation(table: ServiceTable, raw: _Raw) -> tuple:
     from moto.core.request import Request as MotoRequest
     from moto.core.request import determine_request_protocol
     from moto.core.routing import get_service_router
-    from moto.core.utils import get_service_model
 
     # A streaming body (an S3 upload) is left alone: moto still has to read it, and no IAM check depends on it.
     body = _body_bytes(raw)
@@ -590,7 +639,7 @@ def _routed_operation(table: ServiceTable, raw: _Raw) -> tuple:
     except Exception:
         raise _Refused("InvalidAction", f"The sandbox could not tell which {table.model_name} operation this "
                        f"request is ({raw.method} {raw.url}).", 400)
-    service_model = get_service_model(table.model_name)
+    service_model = _service_model(table.model_name)
     protocol = determine_request_protocol(service_model, request.content_type)
     parser = PROTOCOL_PARSERS[protocol](operation)
     params = parser.parse({"method": request.method, "values": request.values, "headers": request.headers,
@@ -603,11 +652,9 @@ def _routed_operation(table: ServiceTable, raw: _Raw) -> tuple:
 
 
 def _protocol(table: Optional[ServiceTable], signing_name: Optional[str]) -> str:
-    from moto.core.utils import get_service_model
-
     name = table.model_name if table else signing_name
     try:
-        return get_service_model(name).protocol if name else "query"
+        return _service_model(name).protocol if name else "query"
     except Exception:
         return "query"
 
@@ -722,11 +769,23 @@ def _decode_authorization_message(state: "_State", call: Call, entry: Entry) -> 
 # Deciding
 
 
-def _context(sandbox: Any, identity: Identity, region: str, secure: bool) -> dict:
+def _clock_text(sandbox: Any) -> tuple:
+    """aws:CurrentTime and aws:EpochTime for the sandbox clock's present second (formatted once per second)."""
+    state = _state(sandbox)
     now = sandbox.clock.now()
+    second = now.replace(microsecond=0)
+    kept = state.clock_text
+    if kept[0] != second:
+        kept = state.clock_text = (second, now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   str(calendar.timegm(now.utctimetuple())))
+    return kept[1], kept[2]
+
+
+def _context(sandbox: Any, identity: Identity, region: str, secure: bool) -> dict:
+    current_time, epoch_time = _clock_text(sandbox)
     context = {
-        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(calendar.timegm(now.utctimetuple())),
+        "aws:CurrentTime": current_time,
+        "aws:EpochTime": epoch_time,
         "aws:RequestedRegion": region,
         "aws:SecureTransport": "true" if secure else "false",
     }
@@ -864,10 +923,20 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
                        note="The request carried no credentials. Every call in the sandbox must be signed, "
                             "as on AWS.")
     access_key_id, region, _ = scope
+    if state.iam_written:
+        # The IAM write judged last has reached moto's state by now: read every caller afresh.
+        state.iam_written = False
+        state.forget_identities()
     identity = identify(sandbox, access_key_id)
     if table is None:
         raise _Refused("NotImplemented", _not_run_message(signing_name), 400)
     operation, params = _operation(table, raw)
+    if signing_name == "iam" and not operation.startswith(_IAM_READS):
+        # Any IAM write may change who a key belongs to or what its holder may do. Forget now, and again on the
+        # next call, once moto has made the change (IAM itself is eventually consistent: a call that races a
+        # write from another thread may see either side of it, as on AWS).
+        state.forget_identities()
+        state.iam_written = True
     rule = table.rule(operation)
     call = Call(signing_name, operation, params, identity.account, region, AccountView(identity.account, region),
                 caller=identity.arn)

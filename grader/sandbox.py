@@ -19,7 +19,9 @@ that imported ``grader`` is refused with a clear error instead of reaching the r
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import ipaddress
+import json
 import os
 import socket
 import tempfile
@@ -182,6 +184,38 @@ def ensure_administrator(account_id: str = ACCOUNT_ID) -> Any:
     return user
 
 
+@functools.lru_cache(maxsize=1)
+def _aws_managed_policy_fields() -> tuple:
+    """AWS's managed policies as moto's AWSManagedPolicy.from_data reads them: read once per process, not per account.
+
+    moto parses its copy of the managed policies (some 1,500 documents) and writes each document back to JSON every
+    time it builds an IAM backend, which is at a fresh account's first IAM request and again after every reset();
+    that is nearly all of the pause. The text and dates come out the same each time, so they are kept.
+    """
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return tuple((name, data.get("DefaultVersionId"), data.get("Path"), json.dumps(data.get("Document")),
+                  _dt.datetime.fromisoformat(data["CreateDate"]), _dt.datetime.fromisoformat(data["UpdateDate"]))
+                 for name, data in json.loads(aws_managed_policies_data).items())
+
+
+def _aws_policies_read_once(original: Callable) -> Callable:
+    def _init_aws_policies(self) -> list:
+        from moto.iam.models import AWSManagedPolicy
+        from moto.settings import load_iam_aws_managed_policies
+
+        if not load_iam_aws_managed_policies():
+            return original(self)
+        # Each account still gets policy objects of its own, made by moto's constructor in moto's order.
+        return [AWSManagedPolicy(name, account_id=self.account_id, region=self.region_name,
+                                 default_version_id=version, path=path, document=document, create_date=created,
+                                 update_date=updated)
+                for name, version, path, document, created, updated in _aws_managed_policy_fields()]
+
+    _init_aws_policies.__wrapped__ = original
+    return _init_aws_policies
+
+
 # IAM's unique ids begin with a prefix that says what they name (AWS: "IAM identifiers", unique ids): AIDA a user,
 # AGPA a group, AIPA an instance profile, AROA a role. moto gives users, groups and instance profiles lowercase
 # strings; these patches give them AWS's form, drawn from moto's seeded random so that they stay the same each run.
@@ -211,6 +245,8 @@ patches.register("boto3:", "DEFAULT_SESSION", lambda original: None,
                  "a plain boto3.client() inside the sandbox finds the sandbox's credentials, never earlier ones")
 patches.register("moto.sts.models:STSBackend", "get_caller_identity", _root_caller_identity,
                  "AWS answers GetCallerIdentity for the root user's key with the account itself")
+patches.register("moto.iam.models:IAMBackend", "_init_aws_policies", _aws_policies_read_once,
+                 "AWS's managed policies are the same in every account: moto's copy is read once per process")
 for _name, _prefix in _UNIQUE_ID_PREFIXES.items():
     patches.register(f"moto.iam.models:{_name}", "__init__", _with_unique_id(_prefix),
                      f"IAM's unique id of a {_name} begins with {_prefix}")

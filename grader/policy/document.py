@@ -84,7 +84,8 @@ class Statement:
     """One statement of a policy, compiled for fast matching. ``index`` counts from 0 in the Statement list."""
 
     __slots__ = ("sid", "index", "effect", "actions", "not_actions", "resources", "not_resources", "principal",
-                 "not_principal", "conditions", "condition", "_action_globs", "_resource_matchers", "document")
+                 "not_principal", "conditions", "condition", "_action_globs", "_resource_matchers", "document",
+                 "_action_text", "_resource_text")
 
     def __init__(self, document: dict, index: int, variables: bool):
         self.document = document
@@ -101,6 +102,8 @@ class Statement:
         self.conditions = compile_condition(self.condition, variables) if self.condition else []
         patterns = self.actions if self.actions is not None else self.not_actions
         self._action_globs = [(p, Glob((("lit", p.lower()),))) for p in patterns or ()]
+        # The lists as a decision's notes show them, written once: a policy with many actions is missed often.
+        self._action_text = _short(patterns) if patterns is not None else ""
         rpatterns = self.resources if self.resources is not None else self.not_resources
         matchers = []
         for p in rpatterns or ():
@@ -108,6 +111,7 @@ class Statement:
             matchers.append((p, parts if has_variables(parts) else None, Glob(parts, resource=True)
                              if not has_variables(parts) else None))
         self._resource_matchers = matchers
+        self._resource_text = _short(rpatterns) if rpatterns is not None else ""
 
     @property
     def label(self) -> str:
@@ -121,8 +125,8 @@ class Statement:
                     return True, f"Action {pattern} matches {action}"
                 return False, f"NotAction {pattern} matches {action}, so the statement does not cover it"
         if self.actions is not None:
-            return False, f"Action {_short(self.actions)} does not match {action}"
-        return True, f"NotAction {_short(self.not_actions)} does not list {action}"
+            return False, f"Action {self._action_text} does not match {action}"
+        return True, f"NotAction {self._action_text} does not list {action}"
 
     def match_resource(self, resource: str, context: dict) -> tuple[bool, str]:
         if not self._resource_matchers:
@@ -142,13 +146,12 @@ class Statement:
                 if self.resources is not None:
                     return True, f"Resource {shown} matches {resource}"
                 return False, f"NotResource {shown} matches {resource}, so the statement does not cover it"
-        patterns = self.resources if self.resources is not None else self.not_resources
         note = ""
         if unresolved:
             note = "; cannot be resolved: " + ", ".join(unresolved)
         if self.resources is not None:
-            return False, f"Resource {_short(patterns)} does not match {resource}{note}"
-        return True, f"NotResource {_short(patterns)} does not list {resource}{note}"
+            return False, f"Resource {self._resource_text} does not match {resource}{note}"
+        return True, f"NotResource {self._resource_text} does not list {resource}{note}"
 
     def match_conditions(self, context: dict) -> tuple[bool, list[str]]:
         notes = []

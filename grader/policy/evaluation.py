@@ -41,8 +41,12 @@ def _normalise_context(context) -> dict:
     for key, value in (context or {}).items():
         if value is None:
             continue
+        key = key.lower() if type(key) is str else str(key).lower()
+        if type(value) is str:  # nearly every value the gatehouse passes: no conversion to make
+            out[key] = [value]
+            continue
         values = value if isinstance(value, (list, tuple, set, frozenset)) else [value]
-        out[str(key).lower()] = [_text(v) for v in values]
+        out[key] = [_text(v) for v in values]
     return out
 
 
