@@ -134,12 +134,16 @@ def _refuse_unassumable_roles(original):
         if overrides is None:  # both operations take overrides as their fourth argument
             overrides = args[1] if len(args) > 1 else None
         # The task's ARN, which ECS shows the trust policy as aws:SourceArn, exists only once moto has made the
-        # task; a refused launch takes its tasks back, so none of them is ever listed.
+        # task; a refused launch takes its tasks back, and the ids drawn for them, so it leaves no trace.
+        from moto.moto_api._internal import mock_random
+
+        drawn = mock_random.getstate()
         tasks = original(self, cluster_str, task_definition_str, *args, **kwargs)
         for task in tasks:
             role_arn = unassumable_role(box, task_definition_str, overrides, task.task_arn)
             if role_arn is not None:
                 _take_back(self, tasks)
+                mock_random.setstate(drawn)
                 raise EcsClientException(launch_refusal(role_arn))
         return tasks
 

@@ -435,3 +435,21 @@ def test_ecs_acting_for_another_account_s_task_is_refused_by_the_scoped_trust_po
     decision = decide("ecs-tasks.amazonaws.com", "sts:AssumeRole", role_arn("ScopedRole"), {
         "aws:SourceAccount": other, "aws:SourceArn": f"arn:aws:ecs:us-east-1:{other}:task/theirs/0123"})
     assert decision.allowed
+
+
+def test_a_refused_launch_draws_no_task_ids(aws, cluster):
+    """A launch ECS refuses starts no task, so it uses up no more of the sandbox's seeded ids than a launch refused
+    for a task definition that does not exist (which never reaches the making of a task)."""
+    from moto.moto_api._internal import mock_random
+
+    ecs = aws.client("ecs")
+    definition = task_definition(aws, "misfit", "Ec2OnlyRole")
+    start = mock_random.getstate()
+    with pytest.raises(ClientError):
+        ecs.run_task(cluster="post-office", taskDefinition="no-such-family:1")
+    baseline = mock_random.getstate()
+    mock_random.setstate(start)
+    with pytest.raises(ClientError) as refused:
+        ecs.run_task(cluster="post-office", taskDefinition=definition)
+    assert refused.value.response["Error"]["Code"] == "ClientException"
+    assert mock_random.getstate() == baseline
