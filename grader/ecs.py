@@ -92,11 +92,14 @@ def _release_task_states(sandbox: Any) -> None:
         state_manager.unset_transition("ecs::task")
 
 
-def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Mapping]) -> Optional[str]:
+def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Mapping],
+                     task_arn: Optional[str] = None) -> Optional[str]:
     """The ARN of the first role of a task (task role, then execution role) that ECS cannot assume, or None.
 
-    ECS assumes them as ``ecs-tasks.amazonaws.com``: a role that does not exist, or whose trust policy does not
-    let that service call sts:AssumeRole, stops the launch.
+    ECS assumes them as ``ecs-tasks.amazonaws.com`` on behalf of the task ``task_arn``, with ``aws:SourceAccount``
+    and ``aws:SourceArn`` in the request (the keys AWS's task role page puts in the trust policy against the
+    confused deputy): a role that does not exist, or whose trust policy does not let that service call
+    sts:AssumeRole for that task, stops the launch.
     """
     from moto.ecs.models import ecs_backends
 
@@ -110,7 +113,10 @@ def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Map
             role = _find_role(sandbox, role_arn)
         except RoleNotFound:
             return role_arn
-        if not trust_decision(sandbox, role, ECS_TASKS_SERVICE, {"aws:SourceAccount": sandbox.account_id}).allowed:
+        context = {"aws:SourceAccount": sandbox.account_id}
+        if task_arn:
+            context["aws:SourceArn"] = task_arn
+        if not trust_decision(sandbox, role, ECS_TASKS_SERVICE, context).allowed:
             return role_arn
     return None
 
@@ -122,17 +128,38 @@ def _refuse_unassumable_roles(original):
         from moto.ecs.exceptions import EcsClientException
 
         box = _sandbox._current
-        if box is not None and box.running:
-            overrides = kwargs.get("overrides")
-            if overrides is None:  # both operations take overrides as their fourth argument
-                overrides = args[1] if len(args) > 1 else None
-            role_arn = unassumable_role(box, task_definition_str, overrides)
+        if box is None or not box.running:
+            return original(self, cluster_str, task_definition_str, *args, **kwargs)
+        overrides = kwargs.get("overrides")
+        if overrides is None:  # both operations take overrides as their fourth argument
+            overrides = args[1] if len(args) > 1 else None
+        # The task's ARN, which ECS shows the trust policy as aws:SourceArn, exists only once moto has made the
+        # task; a refused launch takes its tasks back, and the ids drawn for them, so it leaves no trace.
+        from moto.moto_api._internal import mock_random
+
+        drawn = mock_random.getstate()
+        tasks = original(self, cluster_str, task_definition_str, *args, **kwargs)
+        for task in tasks:
+            role_arn = unassumable_role(box, task_definition_str, overrides, task.task_arn)
             if role_arn is not None:
+                _take_back(self, tasks)
+                mock_random.setstate(drawn)
                 raise EcsClientException(launch_refusal(role_arn))
-        return original(self, cluster_str, task_definition_str, *args, **kwargs)
+        return tasks
 
     launch.__wrapped__ = original
     return launch
+
+
+def _take_back(backend: Any, tasks: list) -> None:
+    """Undo a launch moto has made: the tasks leave their cluster and give back their instance's resources."""
+    for task in tasks:
+        cluster = task.cluster_name
+        backend.tasks.get(cluster, {}).pop(task.task_arn, None)
+        instance_arn = getattr(task, "container_instance_arn", None)
+        instance = backend.container_instances.get(cluster, {}).get((instance_arn or "").split("/")[-1])
+        if instance is not None:
+            backend.update_container_instance_resources(instance, task.resource_requirements, removing=True)
 
 
 def _record_unlaunchable_service(original):
@@ -144,7 +171,13 @@ def _record_unlaunchable_service(original):
         service = original(self, cluster_str, service_name, desired_count, task_definition_str, *args, **kwargs)
         box = _sandbox._current
         if box is not None and box.running and task_definition_str and desired_count:
-            role_arn = unassumable_role(box, task_definition_str, None)
+            # The task the service would start: an ARN in the service's cluster, its id made from the service's
+            # name rather than drawn, so that the seeded ids the book prints stay where they were.
+            import uuid
+
+            task_arn = (f"arn:aws:ecs:{box.region}:{box.account_id}:task/{cluster_str.split('/')[-1]}/"
+                        f"{uuid.uuid5(uuid.NAMESPACE_URL, service_name).hex}")
+            role_arn = unassumable_role(box, task_definition_str, None, task_arn)
             if role_arn is not None:
                 from moto.moto_api._internal import mock_random
 

@@ -386,3 +386,70 @@ def test_a_fargate_task_has_its_endpoint_and_no_instance_metadata(aws):
     assert "/ParcelsRole/" in in_task(task).client("sts").get_caller_identity()["Arn"]
     with pytest.raises(credentials.InstanceMetadataBlocked, match="Fargate"):
         credentials.try_instance_metadata_from_task(task)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The confused deputy: ECS names the task it acts for
+
+
+def _scoped_trust(source_arn: str) -> str:
+    """The trust policy AWS's task role page recommends, scoped to this account and to tasks matching ``source_arn``
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html)."""
+    return trust("ecs-tasks.amazonaws.com", Condition={
+        "ArnLike": {"aws:SourceArn": source_arn},
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+    })
+
+
+def test_a_trust_policy_scoped_to_the_account_s_tasks_lets_its_tasks_launch_and_fetch_credentials(aws, cluster):
+    aws.client("iam").create_role(RoleName="ScopedRole",
+                                  AssumeRolePolicyDocument=_scoped_trust(f"arn:aws:ecs:us-east-1:{ACCOUNT}:*"))
+    task = cluster.start_task(task_definition(aws, "scoped", "ScopedRole"))
+    assert task["taskArn"].startswith(f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/post-office/")
+    status, document = container_endpoint(task)
+    assert status == 200 and document["RoleArn"] == role_arn("ScopedRole")
+
+
+def test_a_trust_policy_scoped_to_another_cluster_s_tasks_refuses_the_launch(aws, cluster):
+    aws.client("iam").create_role(
+        RoleName="OtherClusterRole",
+        AssumeRolePolicyDocument=_scoped_trust(f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/warehouse/*"))
+    definition = task_definition(aws, "elsewhere", "OtherClusterRole")
+    _launch_refused(aws, aws.client("ecs").run_task, "OtherClusterRole", cluster="post-office",
+                    taskDefinition=definition)
+    _launch_refused(aws, aws.client("ecs").start_task, "OtherClusterRole", cluster="post-office",
+                    taskDefinition=definition, containerInstances=[cluster.container_instance_arn])
+
+
+def test_ecs_acting_for_another_account_s_task_is_refused_by_the_scoped_trust_policy(aws, cluster):
+    from grader.gatehouse import decide
+
+    aws.client("iam").create_role(RoleName="ScopedRole",
+                                  AssumeRolePolicyDocument=_scoped_trust(f"arn:aws:ecs:us-east-1:{ACCOUNT}:*"))
+    other = "444455556666"
+    decision = decide("ecs-tasks.amazonaws.com", "sts:AssumeRole", role_arn("ScopedRole"), {
+        "aws:SourceAccount": other, "aws:SourceArn": f"arn:aws:ecs:us-east-1:{other}:task/theirs/0123"})
+    assert not decision.allowed
+    unscoped = trust("ecs-tasks.amazonaws.com")
+    aws.client("iam").update_assume_role_policy(RoleName="ScopedRole", PolicyDocument=unscoped)
+    decision = decide("ecs-tasks.amazonaws.com", "sts:AssumeRole", role_arn("ScopedRole"), {
+        "aws:SourceAccount": other, "aws:SourceArn": f"arn:aws:ecs:us-east-1:{other}:task/theirs/0123"})
+    assert decision.allowed
+
+
+def test_a_refused_launch_draws_no_task_ids(aws, cluster):
+    """A launch ECS refuses starts no task, so it uses up no more of the sandbox's seeded ids than a launch refused
+    for a task definition that does not exist (which never reaches the making of a task)."""
+    from moto.moto_api._internal import mock_random
+
+    ecs = aws.client("ecs")
+    definition = task_definition(aws, "misfit", "Ec2OnlyRole")
+    start = mock_random.getstate()
+    with pytest.raises(ClientError):
+        ecs.run_task(cluster="post-office", taskDefinition="no-such-family:1")
+    baseline = mock_random.getstate()
+    mock_random.setstate(start)
+    with pytest.raises(ClientError) as refused:
+        ecs.run_task(cluster="post-office", taskDefinition=definition)
+    assert refused.value.response["Error"]["Code"] == "ClientException"
+    assert mock_random.getstate() == baseline
