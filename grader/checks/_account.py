@@ -156,7 +156,8 @@ def decide(principal: str, action: str, resource: str, context: Optional[dict] =
     A service principal (``ec2.amazonaws.com``) has no identity-based policies: only the resource's policy (for
     sts:AssumeRole, the role's trust policy) decides, so that is evaluated here with ``grader.policy``.
     """
-    if not principal.startswith("arn:"):
+    if not principal.startswith("arn:") or getattr(_aws(), "served", False):
+        # A kernel under the grader holds no account of its own: its self-check evaluates what it reads.
         return _evaluate(principal, action, resource, context)
     try:
         from grader import gatehouse
@@ -264,10 +265,10 @@ def running_tasks(cluster: str, family: str) -> list[dict]:
 
 def caller_on_instance(instance_id: str) -> str:
     """The ARN code on the instance is, from its metadata credentials; or why it has none."""
-    from grader.credentials import on_instance
+    import grader
 
     try:
-        return on_instance(instance_id).client("sts").get_caller_identity()["Arn"]
+        return grader.on_instance(instance_id).client("sts").get_caller_identity()["Arn"]
     except Exception as error:  # no badge is an answer, not a crash of the check
         return f"no credentials ({type(error).__name__}: {str(error)[:200]})"
 
