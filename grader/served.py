@@ -200,13 +200,13 @@ class AccountServer:
             return _served_endpoints(environment_for_task(args[0], sandbox=self.sandbox))
         if call == "agent":
             instance_id, cluster, block, method = str(args[0]), str(args[1]), bool(args[2]), str(args[3])
+            if method not in AGENT_METHODS + ("block_task_metadata_access",):
+                raise AccountRefused(f"the ECS agent has no {method!r}")
             agent = self._agent_for(instance_id, cluster, block)
             if method == "block_task_metadata_access":
                 if len(args) > 4:
                     agent.block_task_metadata_access = bool(args[4])
                 return agent.block_task_metadata_access
-            if method not in AGENT_METHODS:
-                raise AccountRefused(f"the ECS agent has no {method!r}")
             result = getattr(agent, method)(*args[4:], **dict(request.get("kwargs") or {}))
             return {"result": result, "container_instance_arn": agent.container_instance_arn}
         raise AccountRefused("the account answers AWS API calls only")
