@@ -157,5 +157,5 @@ def _install_on_start(sandbox: Any) -> None:
 
 # Installed when a sandbox starts (importing moto's EC2 models is too slow for ``import grader``), or now if one runs.
 _sandbox.on_start(_install_on_start)
-if _sandbox._current is not None:
+if _sandbox._current is not None and not getattr(_sandbox._current, "served", False):  # a served kernel has no moto
     _install()

@@ -537,4 +537,7 @@ def on_start(hook: Callable[[Sandbox], None]) -> Callable[[Sandbox], None]:
     return hook
 
 
-_install_front_door()
+if not os.environ.get("GATED_COMMUNITY_ACCOUNT"):
+    # A kernel under the grader sends every request to the grader's socket (grader.served), so it needs neither
+    # moto nor this door, and starts faster without importing them.
+    _install_front_door()
