@@ -4,11 +4,11 @@ Two modes, chosen once per worker (``isolation_mode()``):
 
 ``namespaces`` (the grader runs as root and util-linux's ``unshare`` and ``setpriv`` work)
     The kernel runs as a user of its own (a uid no other submission gets, with no groups and ``no_new_privs``), in
-    new mount, pid, network, IPC and UTS namespaces. In its mount namespace the course folder, the project's files
-    other than the installed engine, the instructor's home and the batch's scratch folder are covered by empty
-    read-only filesystems, except the submission's own folder; it is the first process of its pid namespace, so it
-    sees and signals no process outside it, and when it ends the kernel ends every process it started; its network
-    namespace has nothing but a loopback interface that is down. It talks to the worker through files in its own
+    new mount, pid, network, IPC and UTS namespaces. In its mount namespace each private folder (the course, the
+    project, the grading user's home, the batch's scratch folder) is replaced by an empty read-only one that holds
+    only what the kernel needs of it: the interpreter, the installed engine, its own folder. It is the first
+    process of its pid namespace, so it sees and signals no process outside it, and when it ends the kernel ends
+    every process it started; its network namespace has nothing but a loopback interface that is down. It talks to the worker through files in its own
     folder only: ZeroMQ's ``ipc`` sockets for the kernel protocol, and the served account's Unix socket. When its
     notebook is done every process of its uid is killed, whatever session or process group it moved to.
 
@@ -36,20 +36,33 @@ MODE_VARIABLE = "GATED_COMMUNITY_ISOLATION"
 UID_BASE = 1_000_000_000
 UIDS_PER_BATCH = 10_000
 
-_HIDE = r'''
-for target in "$@"; do
+_WALL = r"""
+set -e
+mount -t tmpfs -o mode=0700,size=64k walled-stage /dev/shm
+while [ "$1" != "--" ]; do
+  root=$1; shift
+  n=0
+  while [ "$1" != ";" ]; do
+    n=$((n + 1)); mkdir "/dev/shm/$n"; mount --rbind "$root/$1" "/dev/shm/$n"; eval "keep_$n=\$1"; shift
+  done
   shift
-  [ "$target" = "--" ] && break
-  [ -e "$target" ] || continue  # gone since the list was made (a database's journal, say)
-  if [ -d "$target" ]; then
-    mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 walled "$target" || exit 97
-  else
-    mount --bind -o ro /dev/null "$target" || exit 97
-  fi
+  [ -d "$root" ] || continue
+  mount -t tmpfs -o mode=0755,nosuid,nodev,size=64k walled "$root"
+  i=0
+  while [ $i -lt $n ]; do
+    i=$((i + 1)); eval "sub=\$keep_$i"; mkdir -p "$root/$sub"; mount --move "/dev/shm/$i" "$root/$sub"
+    rmdir "/dev/shm/$i"
+  done
+  mount -o remount,ro,bind "$root"
 done
+shift
+umount /dev/shm
+mount -t tmpfs -o mode=1777,nosuid,nodev,size=64m walled-shm /dev/shm
 exec "$@"
-'''
-"""Run as root inside the new mount namespace: cover each path before the command (after ``--``) runs."""
+"""
+"""Run as root in the kernel's new mount namespace: each private folder (``root KEEP... ;``) is replaced by an empty
+read-only one holding only what is kept of it, before the command after ``--`` runs. What is made in a private
+folder later is not seen either; and the kernel gets a /dev/shm of its own."""
 
 _mode: Optional[str] = None
 
@@ -74,7 +87,7 @@ def _namespaces_work() -> bool:
         return False
     if not (shutil.which("unshare") and shutil.which("setpriv")):
         return False
-    probe = _namespace_prefix() + ["/bin/sh", "-c", "mount -t tmpfs walled /mnt && exec setpriv --reuid=65534 "
+    probe = _namespace_prefix() + ["/bin/sh", "-c", "mount -t tmpfs walled /dev/shm && exec setpriv --reuid=65534 "
                                    "--regid=65534 --clear-groups --no-new-privs true"]
     try:
         return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
@@ -146,21 +159,22 @@ class Wall:
             return list(kernel_cmd)
         privileges = [shutil.which("setpriv") or "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
                       "--clear-groups", "--no-new-privs", "--"]
-        return (_namespace_prefix() + ["/bin/sh", "-c", _HIDE, "walled"] + self.hidden() + ["--"] + privileges
+        return (_namespace_prefix() + ["/bin/sh", "-c", _WALL, "walled"] + self.mounts() + ["--"] + privileges
                 + list(kernel_cmd))
 
-    def hidden(self) -> list[str]:
-        """What the kernel must not see: every entry of the private folders it does not need to run."""
-        needed = [self.folder] + _needed_to_run()
+    def mounts(self) -> list[str]:
+        """The wall's arguments: each private folder, what the kernel needs of it, then ``;``; outer folders first."""
+        needed = [Path(os.path.realpath(p)) for p in [self.folder] + _needed_to_run()]
+        roots = sorted({Path(os.path.realpath(p)) for p in self.private}, key=lambda p: len(p.parts))
         out: list[str] = []
-        needed = [Path(os.path.realpath(p)) for p in needed]
-        for root in self.private:
-            root = Path(os.path.realpath(root))
-            if not any(_inside(n, root) for n in needed):
-                out.append(str(root))  # covered whole: what is made in it later is covered too
-            else:
-                _cover(root, needed, out)
-        return sorted(set(out))
+        for root in roots:
+            if not root.is_dir() or any(_inside(root, other) and root != other for other in roots):
+                continue  # an inner folder goes with the outer one, which keeps nothing of it but what is needed
+            kept = _outermost([n for n in needed if _inside(n, root) and n != root])
+            if any(n == root for n in needed):
+                continue
+            out += [str(root)] + [str(k.relative_to(root)) for k in kept] + [";"]
+        return out
 
     def sweep(self) -> int:
         """Kill every process of the kernel's user; return how many there were."""
@@ -188,22 +202,8 @@ def kill_processes_of(*uids: int) -> int:
     return killed
 
 
-def _cover(root: Path, needed: list[Path], out: list[str]) -> None:
-    if any(_inside(root, n) for n in needed) or not root.is_dir():
-        return
-    try:
-        children = list(root.iterdir())
-    except OSError:
-        return
-    for child in children:
-        if child.is_symlink():
-            continue
-        if any(_inside(child, n) for n in needed):
-            continue
-        if any(_inside(n, child) for n in needed):
-            _cover(child, needed, out)
-        else:
-            out.append(str(child))
+def _outermost(paths: list[Path]) -> list[Path]:
+    return sorted(p for p in set(paths) if not any(_inside(p, q) and p != q for q in paths))
 
 
 def _inside(path: Path, folder: Path) -> bool:
