@@ -13,7 +13,7 @@ _EXPORTS = {
     "in_task": ("grader.credentials", "in_task"),
     "ecs_agent": ("grader.ecs", "ecs_agent"),
 }
-_SERVED = {"on_instance", "in_task", "ecs_agent"}
+_SERVED = {"why", "on_instance", "in_task", "ecs_agent"}
 _SUBMODULES = {"sandbox", "gatehouse", "instances", "credentials", "ecs", "policy", "errors"}
 
 __all__ = sorted(_SUBMODULES | set(_EXPORTS))

@@ -198,6 +198,12 @@ class AccountServer:
             from grader.credentials import environment_for_task
 
             return _served_endpoints(environment_for_task(args[0], sandbox=self.sandbox))
+        if call == "why":
+            from grader import gatehouse
+
+            request_id, said = (list(args) + [None, None])[:2]
+            error = None if request_id is None else _Refusal(str(request_id), str(said))
+            return str(gatehouse.why(error))
         if call == "agent":
             instance_id, cluster, block, method = str(args[0]), str(args[1]), bool(args[2]), str(args[3])
             if method not in AGENT_METHODS + ("block_task_metadata_access",):
@@ -234,6 +240,17 @@ class AccountServer:
             os.unlink(self.path)
         except OSError:
             pass
+
+
+class _Refusal:
+    """A refusal as the kernel saw it: its request id (which the gatehouse's log knows) and its message."""
+
+    def __init__(self, request_id: str, said: str):
+        self.response = {"ResponseMetadata": {"RequestId": request_id}}
+        self._said = said
+
+    def __str__(self) -> str:
+        return self._said
 
 
 def _response(status: int, headers: Mapping, body: Any) -> dict:
@@ -376,6 +393,10 @@ class ServedSandbox:
     """The kernel's view of the account the grader serves: the administrator's clients, nothing of moto's."""
 
     served = True
+    # Modules that install themselves on a running sandbox find nothing to install into: the account is elsewhere.
+    gates: list = []
+    on_reset: list = []
+    on_stop: list = []
 
     def __init__(self, path: str):
         from grader import sandbox as _sandbox
@@ -470,6 +491,21 @@ def in_task(task: Union[str, Mapping], *, sandbox: Any = None):
     from grader.credentials import session_from_environment
 
     return session_from_environment(_served(sandbox).agent_call("task_environment", _task_ref(task)))
+
+
+class Explanation(str):
+    """why()'s answer: plain text that a notebook shows as it is."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def why(error: Any = None, *, sandbox: Any = None) -> Explanation:
+    """The gatehouse's explanation of a refusal, from the grader's gatehouse, which judged the call."""
+    request_id = ((getattr(error, "response", None) or {}).get("ResponseMetadata") or {}).get("RequestId")
+    if error is not None and request_id is None:
+        request_id = ""
+    return Explanation(_served(sandbox).agent_call("why", request_id, None if error is None else str(error)))
 
 
 def _task_ref(task: Union[str, Mapping]) -> str:

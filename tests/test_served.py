@@ -35,6 +35,11 @@ try:
     session.client("iam").list_roles()
 except ClientError as error:
     out["refused"] = error.response["Error"]["Code"]
+    from grader.gatehouse import why
+    out["why"] = str(grader.why(error))
+    out["why-module"] = str(why(error))
+from grader.selfcheck import check
+out["check"] = check("protocol-1").passed
 from botocore.awsrequest import AWSRequest
 import botocore.httpsession
 for url in ("http://motoapi.amazonaws.com/moto-api/reset", "http://example.com/",
@@ -78,6 +83,10 @@ def test_a_kernel_builds_in_the_servers_account_and_reaches_nothing_else(served_
     assert out["method"] == "iam-role"
     # The worker's gatehouse judges the kernel's calls: the role has no identity policy.
     assert out["refused"] == "AccessDenied"
+    # The explanation of the refusal comes from the gatehouse that made it, the worker's.
+    assert out["why"].startswith("Refused: iam ListRoles") and out["why-module"] == out["why"]
+    # A learner's self-check still answers in their own kernel, reading the account through the API.
+    assert out["check"] is True
     # moto's own API (reset, state dump) and every address that is not an AWS API are refused.
     assert set(out[u] for u in ("http://motoapi.amazonaws.com/moto-api/reset", "http://example.com/",
                                 "https://iam.amazonaws.com/moto-api/data.json")) == {"SandboxNetworkBlocked"}
