@@ -132,19 +132,20 @@ ATTACKS = {
     # A process in a session of its own that outlives the notebook and rewrites the gradebook.
     "lingering": """
         import subprocess, sys
-        subprocess.Popen([sys.executable, "-c", '''
-import sqlite3, time
-time.sleep(4)
-for i in range(200):
-    try:
-        db = sqlite3.connect("{course}/gradebook.db")
-        db.execute("UPDATE grade SET manual_score = 8")
-        db.commit()
-    except Exception:
-        pass
-    open("/tmp/{marker}-lingering", "a").write("still here\\\\n")
-    time.sleep(0.5)
-''', "{marker}"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        CODE = ("import sqlite3, time\\n"
+                "time.sleep(4)\\n"
+                "for i in range(200):\\n"
+                "    try:\\n"
+                "        db = sqlite3.connect('{course}/gradebook.db')\\n"
+                "        db.execute('UPDATE grade SET manual_score = 8')\\n"
+                "        db.commit()\\n"
+                "    except Exception:\\n"
+                "        pass\\n"
+                "    open('/tmp/{marker}-lingering', 'a').write('still here')\\n"
+                "    time.sleep(0.5)\\n")
+        subprocess.Popen([sys.executable, "-c", CODE, "{marker}"], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print("lingering process started")
     """,
     # Appending to the installed engine: every later grade would pass.
     "appending": """
@@ -266,6 +267,9 @@ def test_every_submission_gets_exactly_what_its_account_holds(hostile):
 @pytest.mark.slow
 def test_no_process_outlives_the_batch(hostile):
     _requires_walls()
+    nb = nbformat.read(hostile["course"].folder("autograded", "lingering", ASSIGNMENT, f"{ASSIGNMENT}.ipynb"),
+                       as_version=4)
+    assert "lingering process started" in json.dumps([c.get("outputs", []) for c in nb.cells])
     assert _leftovers() == []
     assert not Path(f"/tmp/{MARKER}-lingering").exists()
 
@@ -297,3 +301,14 @@ def test_the_kernel_could_not_read_the_solutions(hostile):
     nb = nbformat.read(hostile["course"].folder("autograded", "reading-source", ASSIGNMENT, f"{ASSIGNMENT}.ipynb"),
                        as_version=4)
     assert "solution files read: 0" in json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+@pytest.mark.slow
+def test_every_attack_ran(hostile):
+    """An attack that did not even compile would prove nothing."""
+    for student in ATTACKS:
+        nb = nbformat.read(hostile["course"].folder("autograded", student, ASSIGNMENT, f"{ASSIGNMENT}.ipynb"),
+                           as_version=4)
+        cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == ANSWERS[0])
+        errors = [o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        assert not set(errors) & {"SyntaxError", "IndentationError"}, (student, errors)
