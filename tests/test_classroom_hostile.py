@@ -210,17 +210,14 @@ def _leftovers() -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    Path(f"/tmp/{MARKER}-lingering").unlink(missing_ok=True)
-    root = tmp_path_factory.mktemp("hostile")
+def _class(root: Path, students: dict) -> Course:
+    """A released course with one submission per student: ``{student: parts solved}``, attacks in the first cell."""
     course_dir = root / "exercises"
     shutil.copytree(ROOT / "exercises", course_dir,
                     ignore=shutil.ignore_patterns("release", "submitted", "autograded", "feedback", "gradebook.db",
                                                   "students.csv", "__pycache__"))
     course = Course(course_dir)
     assert release(course, ASSIGNMENT, prove=False).ok
-    students = {**{name: SOLVED_PARTS[name] for name in ATTACKS}, **VICTIMS}
     (course_dir / "students.csv").write_text("id,first_name,last_name,email\n" +
                                              "".join(f"{s},{s},,\n" for s in students))
     inbox = root / "inbox"
@@ -235,6 +232,27 @@ def hostile(tmp_path_factory):
                                             if 1 in solved else "")
         samples.write(nb, inbox / f"{student}.ipynb")
     collect(course, ASSIGNMENT, inbox)
+    return course
+
+
+def _scores(course: Course) -> dict:
+    import csv
+    import io
+
+    rows = csv.DictReader(io.StringIO(export(course, [ASSIGNMENT])))
+    return {row["student"]: tuple(float(row[f"test-protocol-{n}"]) for n in range(1, 5)) for row in rows}
+
+
+def _honest(solved: tuple) -> tuple:
+    return tuple(2.0 if n in solved else 0.0 for n in range(1, 5))
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    Path(f"/tmp/{MARKER}-lingering").unlink(missing_ok=True)
+    students = {**{name: SOLVED_PARTS[name] for name in ATTACKS}, **VICTIMS}
+    course = _class(tmp_path_factory.mktemp("hostile"), students)
+    course_dir = course.root
     course_before = _tree_digest(course_dir, skip=("gradebook.db", "autograded", "feedback"))
     engine_before = _tree_digest(ROOT / "grader")
     started = time.perf_counter()
@@ -256,12 +274,18 @@ def test_every_submission_gets_exactly_what_its_account_holds(hostile):
     course = hostile["course"]
     batch = hostile["batch"]
     assert not [g for g in batch.graded if g.problem], batch.summary()
-    table = {row["student"]: row for row in __import__("csv").DictReader(__import__("io").StringIO(
-        export(course, [ASSIGNMENT])))}
-    for student, solved in hostile["students"].items():
-        for n in range(1, 5):
-            expected = 2.0 if n in solved else 0.0
-            assert float(table[student][f"test-protocol-{n}"]) == expected, (student, n, table[student])
+    assert _scores(course) == {student: _honest(solved) for student, solved in hostile["students"].items()}
+
+
+@pytest.mark.slow
+def test_in_plain_mode_the_verdicts_are_still_the_graders(tmp_path, monkeypatch):
+    """Without the operating system's walls, what the kernel does to itself still earns it nothing."""
+    monkeypatch.setenv("GATED_COMMUNITY_ISOLATION", "plain")
+    students = {"hooks": (), "patching": (), "forged-checks": (), "victim-b": (1, 2)}
+    course = _class(tmp_path, students)
+    batch = autograde(course, ASSIGNMENT, jobs=2, cell_timeout=40, notebook_timeout=240, progress=lambda g: None)
+    assert not [g for g in batch.graded if g.problem], batch.summary()
+    assert _scores(course) == {student: _honest(solved) for student, solved in students.items()}
 
 
 @pytest.mark.slow
