@@ -178,6 +178,10 @@ class AccountServer:
             return _response(*answer)
         if not host.endswith(".amazonaws.com") or host.startswith("motoapi.") or "/moto-api" in parts.path:
             raise AccountRefused(f"{url} is not an AWS API call; the grader's account answers nothing else")
+        service = _service_of(url)
+        if service not in _course_services():
+            # moto would serve more (Lambda and Batch even start containers), in the grader's own process.
+            raise AccountRefused(f"{url} is not a call to a service of the course ({', '.join(_course_services())})")
         from botocore.awsrequest import AWSPreparedRequest
         from moto.core.models import botocore_stubber
 
@@ -240,6 +244,24 @@ class AccountServer:
             os.unlink(self.path)
         except OSError:
             pass
+
+
+def _service_of(url: str) -> Optional[str]:
+    """The moto service a URL reaches, found as moto finds it: the first of its URL patterns that matches."""
+    from moto.backend_index import backend_url_patterns
+    from moto.core.utils import get_equivalent_url_in_aws_domain
+
+    parsed, _ = get_equivalent_url_in_aws_domain(url)
+    clean = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+    return next((service for service, pattern in backend_url_patterns if pattern.match(clean)), None)
+
+
+def _course_services() -> list:
+    """The services the gatehouse has a table for: the only ones a graded kernel may call."""
+    from grader.services import TABLES, table_for
+
+    table_for("iam")  # loads every table
+    return sorted(TABLES)
 
 
 class _Refusal:

@@ -43,7 +43,8 @@ out["check"] = check("protocol-1").passed
 from botocore.awsrequest import AWSRequest
 import botocore.httpsession
 for url in ("http://motoapi.amazonaws.com/moto-api/reset", "http://example.com/",
-            "https://iam.amazonaws.com/moto-api/data.json"):
+            "https://iam.amazonaws.com/moto-api/data.json",
+            "https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/f/invocations"):
     try:
         botocore.httpsession.URLLib3Session().send(AWSRequest("POST", url).prepare())
         out[url] = "answered"
@@ -88,8 +89,11 @@ def test_a_kernel_builds_in_the_servers_account_and_reaches_nothing_else(served_
     # A learner's self-check still answers in their own kernel, reading the account through the API.
     assert out["check"] is True
     # moto's own API (reset, state dump) and every address that is not an AWS API are refused.
+    # So is a service outside the course, which moto would serve in the grader's process (Lambda runs containers).
     assert set(out[u] for u in ("http://motoapi.amazonaws.com/moto-api/reset", "http://example.com/",
-                                "https://iam.amazonaws.com/moto-api/data.json")) == {"SandboxNetworkBlocked"}
+                                "https://iam.amazonaws.com/moto-api/data.json",
+                                "https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/f/invocations")
+               ) == {"SandboxNetworkBlocked"}
 
 
 def test_the_server_refuses_what_is_not_a_call(aws, tmp_path):
