@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.classroom.isolation import Wall, isolation_mode, private_folders
+from grader.classroom.isolation import MAX_PROCESSES, Wall, isolation_mode, private_folders
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +40,8 @@ try:
 except OSError as error:
     out["signal"] = type(error).__name__
 out["home"] = os.environ["HOME"]
+import resource
+out["nproc"] = resource.getrlimit(resource.RLIMIT_NPROC)[1]
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "wall-probe-leftover"],
                  start_new_session=True)
 print(json.dumps(out))
@@ -75,6 +77,7 @@ def test_a_walled_process_sees_only_its_own_folder_and_leaves_nothing_behind(wal
     assert out["network"] != "connected"
     assert out["signal"] == "ProcessLookupError"  # the grader's process is not even visible
     assert out["home"] == str(built.folder)
+    assert out["nproc"] == MAX_PROCESSES  # a fork bomb stops at its own user's limit
     assert (course / "gradebook.db").read_text() == "the instructor's"
     # The process it left in a session of its own dies with the sweep.
     built.sweep()

@@ -35,6 +35,7 @@ from typing import Iterable, Optional
 MODE_VARIABLE = "GATED_COMMUNITY_ISOLATION"
 UID_BASE = 1_000_000_000
 UIDS_PER_BATCH = 10_000
+MAX_PROCESSES = 256
 
 _WALL = r"""
 set -e
@@ -159,8 +160,10 @@ class Wall:
             return list(kernel_cmd)
         privileges = [shutil.which("setpriv") or "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
                       "--clear-groups", "--no-new-privs", "--"]
-        return (_namespace_prefix() + ["/bin/sh", "-c", _WALL, "walled"] + self.mounts() + ["--"] + privileges
-                + list(kernel_cmd))
+        # RLIMIT_NPROC counts the processes of the kernel's own user: a fork bomb stops at it, not at the machine.
+        limits = [shutil.which("prlimit"), f"--nproc={MAX_PROCESSES}", "--"] if shutil.which("prlimit") else []
+        return (_namespace_prefix() + ["/bin/sh", "-c", _WALL, "walled"] + self.mounts() + ["--"] + limits
+                + privileges + list(kernel_cmd))
 
     def mounts(self) -> list[str]:
         """The wall's arguments: each private folder, what the kernel needs of it, then ``;``; outer folders first."""
