@@ -110,6 +110,7 @@ class Worker:
     def __init__(self, log_path: Path):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.pop("GATED_COMMUNITY_COURSE", None)
+        env.pop("GATED_COMMUNITY_ACCOUNT", None)  # the worker holds the account; it never connects to one
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen(
