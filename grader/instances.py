@@ -5,8 +5,8 @@ profile is attached to it now, and which role is in that profile. EC2 keeps that
 instance and profile, so that is what :func:`instance_profile_of` reads.
 
 moto 5 gets three details of associations wrong, and a chapter that prints ``describe_instances`` after swapping
-a profile would teach the wrong thing. The corrections below wrap moto's own methods, are installed when a sandbox first
-starts, and can be taken out again with :func:`remove_moto_corrections`:
+a profile would teach the wrong thing. The corrections below wrap moto's own methods; they live in the sandbox's patch
+registry (``grader.aws.patches``), installed by ``sandbox.start()`` and removed by ``stop()``:
 
 * ``ReplaceIamInstanceProfileAssociation`` changed moto's association but not the instance, so
   ``describe_instances`` kept showing the old profile. On AWS the replacement is a new association (with a new
@@ -15,6 +15,9 @@ starts, and can be taken out again with :func:`remove_moto_corrections`:
   own id, the one ``iam get-instance-profile`` returns as ``InstanceProfileId``.
 * ``RunInstances`` with ``MinCount`` above one attached the profile to the first instance only; AWS attaches it to
   every instance it launches.
+
+* ``ModifyInstanceMetadataOptions`` reset every option the request left out; AWS keeps them. The instance metadata
+  service (``grader.credentials``) reads these options on every request, so a change takes effect at once.
 
 IAM's rule of one role per instance profile (``LimitExceeded``, "Cannot exceed quota for
 InstanceSessionsPerInstanceProfile: 1") is already enforced by moto, so it needs no correction here.
@@ -25,7 +28,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Optional
 
-from grader import sandbox as _sandbox
+from grader.aws import patches
 from grader.errors import GatedCommunityError
 
 
@@ -77,9 +80,6 @@ def is_running(instance: Any) -> bool:
 # Corrections to moto
 
 
-_saved: dict[tuple[type, str], Any] = {}
-
-
 def _shown(instance_profile: Any) -> dict:
     """What describe_instances shows as IamInstanceProfile: the profile's ARN and the profile's own id."""
     return {"Arn": instance_profile.arn, "Id": instance_profile.id}
@@ -104,23 +104,16 @@ def _replace_association(self, association_id: str, iam_instance_profile_name: O
     return self.associate_iam_instance_profile(instance_id, iam_instance_profile_name, iam_instance_profile_arn)
 
 
-def _install() -> None:
-    if _saved:
-        return
-    from moto.ec2.models.iam_instance_profile import (
-        IamInstanceProfileAssociation,
-        IamInstanceProfileAssociationBackend,
-    )
-    from moto.ec2.models.instances import InstanceBackend
-
-    original_init = IamInstanceProfileAssociation.__init__
-    original_run = InstanceBackend.run_instances
-
+def _association_init(original_init):
     @functools.wraps(original_init)
     def association_init(self, ec2_backend, association_id, instance, iam_instance_profile):
         original_init(self, ec2_backend, association_id, instance, iam_instance_profile)
         ec2_backend.modify_instance_attribute(instance.id, "iam_instance_profile", _shown(iam_instance_profile))
 
+    return association_init
+
+
+def _run_instances(original_run):
     @functools.wraps(original_run)
     def run_instances(self, *args: Any, **kwargs: Any):
         reservation = original_run(self, *args, **kwargs)
@@ -132,30 +125,68 @@ def _install() -> None:
                 self.associate_iam_instance_profile(instance.id, name, arn)
         return reservation
 
-    _saved[(IamInstanceProfileAssociation, "__init__")] = original_init
-    _saved[(InstanceBackend, "run_instances")] = original_run
-    _saved[(IamInstanceProfileAssociationBackend, "replace_iam_instance_profile_association")] = (
-        IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association)
-    IamInstanceProfileAssociation.__init__ = association_init
-    InstanceBackend.run_instances = run_instances
-    IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association = _replace_association
+    return run_instances
 
 
-def remove_moto_corrections() -> None:
-    """Put moto's original methods back (the corrections are installed again by :func:`install_moto_corrections`)."""
-    for (owner, name), original in _saved.items():
-        setattr(owner, name, original)
-    _saved.clear()
+HOP_LIMIT_RANGE = range(1, 65)
+"""ModifyInstanceMetadataOptions: "Possible values: Integers from 1 to 64"
+(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceMetadataOptions.html)."""
 
 
-install_moto_corrections = _install
+def _modify_metadata_options(original):
+    """Keep every option the request leaves out, as AWS does ("If no parameter is specified, the existing state is
+    maintained"); moto resets the ones left out to nothing."""
+
+    @functools.wraps(original)
+    def modify_instance_metadata_options(self, instance_id: str, http_tokens: Optional[str] = None,
+                                         hop_limit: Optional[int] = None, http_endpoint: Optional[str] = None,
+                                         dry_run: Optional[bool] = False, http_protocol: Optional[str] = None,
+                                         metadata_tags: Optional[str] = None):
+        from moto.ec2.models.instances import MetadataOptions
+
+        instance = self.get_instance(instance_id)
+        if http_tokens is not None and http_tokens not in ("optional", "required"):
+            raise _invalid("HttpTokens", http_tokens)
+        if http_endpoint is not None and http_endpoint not in ("enabled", "disabled"):
+            raise _invalid("HttpEndpoint", http_endpoint)
+        if hop_limit is not None and int(hop_limit) not in HOP_LIMIT_RANGE:
+            raise _invalid("HttpPutResponseHopLimit", hop_limit)
+        now = instance.metadata_options
+        instance.metadata_options = MetadataOptions({
+            "State": "applied",
+            "HttpTokens": http_tokens or now.http_tokens,
+            "HttpPutResponseHopLimit": hop_limit if hop_limit is not None else now.http_put_response_hop_limit,
+            "HttpEndpoint": http_endpoint or now.http_endpoint,
+            "HttpProtocolIpv6": http_protocol or now.http_protocol_ipv6,
+            "InstanceMetadataTags": metadata_tags or now.instance_metadata_tags,
+        })
+        return instance.metadata_options
+
+    return modify_instance_metadata_options
 
 
-def _install_on_start(sandbox: Any) -> None:
-    _install()
+def _invalid(name: str, value: Any):
+    from moto.ec2.exceptions import EC2ClientError
+
+    return EC2ClientError("InvalidParameterValue", f"Value ({value}) for parameter {name} is invalid.")
 
 
-# Installed when a sandbox starts (importing moto's EC2 models is too slow for ``import grader``), or now if one runs.
-_sandbox.on_start(_install_on_start)
-if _sandbox._current is not None and not getattr(_sandbox._current, "served", False):  # a served kernel has no moto
-    _install()
+def metadata_options_of(instance: Any) -> dict:
+    """The instance's metadata options, as DescribeInstances shows them."""
+    options = instance.metadata_options
+    return {"HttpTokens": options.http_tokens or "optional",
+            "HttpPutResponseHopLimit": int(options.http_put_response_hop_limit or 1),
+            "HttpEndpoint": options.http_endpoint or "enabled"}
+
+
+patches.register_all((
+    ("moto.ec2.models.iam_instance_profile:IamInstanceProfileAssociation", "__init__", _association_init,
+     "describe_instances shows the profile attached now, with the profile's own id"),
+    ("moto.ec2.models.instances:InstanceBackend", "run_instances", _run_instances,
+     "RunInstances attaches the instance profile to every instance it launches"),
+    ("moto.ec2.models.iam_instance_profile:IamInstanceProfileAssociationBackend",
+     "replace_iam_instance_profile_association", lambda original: _replace_association,
+     "ReplaceIamInstanceProfileAssociation makes a new association, and the instance shows it at once"),
+    ("moto.ec2.models.instances:InstanceBackend", "modify_instance_metadata_options", _modify_metadata_options,
+     "ModifyInstanceMetadataOptions keeps the options a request leaves out"),
+))

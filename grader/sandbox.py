@@ -5,7 +5,8 @@ with AWS's managed policies loaded. While it runs:
 
 * every botocore call is answered by moto, after passing through the sandbox's gates (the gatehouse is one);
 * the credentials are the sandbox's own: real ones in the environment or in ``~/.aws`` are never read;
-* any attempt to open a connection to an address other than loopback fails at once, naming the sandbox;
+* any attempt to open a connection to an address other than loopback fails at once, naming the sandbox (AWS's
+  link-local credential addresses are answered in the process instead: ``grader.aws.endpoints``);
 * ids come from a seeded generator, so a chapter prints the same role ids from build to build;
 * time is the sandbox clock, which can be moved forward to make temporary credentials expire.
 
@@ -28,6 +29,7 @@ import boto3
 import botocore.credentials
 from botocore.handlers import BUILTIN_HANDLERS
 
+from grader.aws import endpoints, patches
 from grader.errors import SandboxNetworkBlocked, SandboxNotRunning, show_errors_plainly
 
 ACCOUNT_ID = "123456789012"
@@ -145,78 +147,67 @@ def _blocked(target: Any) -> SandboxNetworkBlocked:
     )
 
 
-class NetworkGuard:
-    """Refuses, at once, every connection to an address that is not loopback.
+def _check_address(sock: socket.socket, address: Any) -> None:
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    if not _is_loopback_host(host):
+        raise _blocked(address)
 
-    It patches the Python-level socket entry points that HTTP libraries use (``socket.create_connection``,
-    ``socket.getaddrinfo`` and ``socket.socket.connect``/``connect_ex``/``sendto``). Name resolution of a remote
-    host is refused too, because a DNS query is itself traffic leaving the machine.
-    """
 
-    def __init__(self) -> None:
-        self._saved: dict[tuple[Any, str], Any] = {}
+def _guard_connect(original: Callable) -> Callable:
+    def connect(sock, address):
+        _check_address(sock, address)
+        return original(sock, address)
 
-    @property
-    def active(self) -> bool:
-        return bool(self._saved)
+    return connect
 
-    def install(self) -> None:
-        if self.active:
-            return
-        sock_cls = socket.socket
-        original_connect = sock_cls.connect
-        original_connect_ex = sock_cls.connect_ex
-        original_sendto = sock_cls.sendto
-        original_getaddrinfo = socket.getaddrinfo
-        original_create_connection = socket.create_connection
 
-        def _check_address(sock: socket.socket, address: Any) -> None:
-            if sock.family == socket.AF_UNIX:
-                return
-            host = address[0] if isinstance(address, tuple) else address
-            if not _is_loopback_host(host):
-                raise _blocked(address)
+def _guard_connect_ex(original: Callable) -> Callable:
+    def connect_ex(sock, address):
+        _check_address(sock, address)
+        return original(sock, address)
 
-        def connect(sock, address):
-            _check_address(sock, address)
-            return original_connect(sock, address)
+    return connect_ex
 
-        def connect_ex(sock, address):
-            _check_address(sock, address)
-            return original_connect_ex(sock, address)
 
-        def sendto(sock, data, *args):
-            address = args[-1]
-            _check_address(sock, address)
-            return original_sendto(sock, data, *args)
+def _guard_sendto(original: Callable) -> Callable:
+    def sendto(sock, data, *args):
+        _check_address(sock, args[-1])
+        return original(sock, data, *args)
 
-        def getaddrinfo(host, *args, **kwargs):
-            if host is not None and not _is_loopback_host(host):
-                raise _blocked(host)
-            return original_getaddrinfo(host, *args, **kwargs)
+    return sendto
 
-        def create_connection(address, *args, **kwargs):
-            if not _is_loopback_host(address[0]):
-                raise _blocked(address)
-            return original_create_connection(address, *args, **kwargs)
 
-        self._saved = {
-            (sock_cls, "connect"): original_connect,
-            (sock_cls, "connect_ex"): original_connect_ex,
-            (sock_cls, "sendto"): original_sendto,
-            (socket, "getaddrinfo"): original_getaddrinfo,
-            (socket, "create_connection"): original_create_connection,
-        }
-        sock_cls.connect = connect
-        sock_cls.connect_ex = connect_ex
-        sock_cls.sendto = sendto
-        socket.getaddrinfo = getaddrinfo
-        socket.create_connection = create_connection
+def _guard_getaddrinfo(original: Callable) -> Callable:
+    def getaddrinfo(host, *args, **kwargs):
+        if host is not None and not _is_loopback_host(host):
+            raise _blocked(host)
+        return original(host, *args, **kwargs)
 
-    def remove(self) -> None:
-        for (owner, name), original in self._saved.items():
-            setattr(owner, name, original)
-        self._saved = {}
+    return getaddrinfo
+
+
+def _guard_create_connection(original: Callable) -> Callable:
+    def create_connection(address, *args, **kwargs):
+        if not _is_loopback_host(address[0]):
+            raise _blocked(address)
+        return original(address, *args, **kwargs)
+
+    return create_connection
+
+
+# The network guard: every connection to an address that is not loopback is refused at once, at the Python-level
+# socket entry points HTTP libraries use. Name resolution of a remote host is refused too, because a DNS query is
+# itself traffic leaving the machine. Registered first, so that the link-local endpoints (grader.aws.endpoints) wrap
+# it and everything they do not answer still meets it.
+patches.register_all((
+    ("socket:socket", "connect", _guard_connect, "nothing leaves the machine while the sandbox runs"),
+    ("socket:socket", "connect_ex", _guard_connect_ex, "nothing leaves the machine while the sandbox runs"),
+    ("socket:socket", "sendto", _guard_sendto, "nothing leaves the machine while the sandbox runs"),
+    ("socket:", "getaddrinfo", _guard_getaddrinfo, "a DNS query for a remote host is traffic leaving the machine"),
+    ("socket:", "create_connection", _guard_create_connection, "nothing leaves the machine while the sandbox runs"),
+))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -277,7 +268,13 @@ def _install_front_door() -> None:
     else:
         BUILTIN_HANDLERS.append(entry)
 
-    original = botocore_stubber.process_request
+    patches.register("moto.core.models:botocore_stubber", "process_request", _gated,
+                     "every botocore request passes the sandbox's gates before moto answers it")
+    _install_admin_identity()
+
+
+def _gated(original: Callable) -> Callable:
+    """moto's request handler, with the sandbox's gates in front of it and the network guard behind it."""
 
     def process_request(request: Any):
         sandbox = _current
@@ -297,8 +294,7 @@ def _install_front_door() -> None:
                 raise _blocked(request.url)
         return answer
 
-    botocore_stubber.process_request = process_request
-    _install_admin_identity()
+    return process_request
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -318,7 +314,6 @@ class Sandbox:
     on_reset: list = field(default_factory=list)
     on_stop: list = field(default_factory=list)
     _mock: Any = None
-    _guard: NetworkGuard = field(default_factory=NetworkGuard)
     _saved_environ: dict = field(default_factory=dict)
     _saved_default_session: Any = None
     _saved_local_now: Any = None
@@ -338,14 +333,17 @@ class Sandbox:
         self._config_dir = tempfile.TemporaryDirectory(prefix="gated-community-aws-")
         try:
             self._seal_environment()
-            self._guard.install()
+            patches.install()  # the network guard first among them
             botocore.credentials._local_now = self.clock.now
             self._saved_time_defaults = _point_refresh_clocks_at(self.clock.now, self._saved_local_now)
             boto3.DEFAULT_SESSION = None
             mock_random.seed(self.seed)
             self._mock = mock_aws(config={
                 "iam": {"load_aws_managed_policies": True},
-                "core": {"mock_credentials": False, "passthrough": {"urls": [], "services": []},
+                # moto answers 169.254.169.254 for the requests library with a fixed stub; the sandbox's own
+                # endpoints (grader.aws.endpoints) answer both link-local addresses for every client instead.
+                "core": {"mock_credentials": False,
+                         "passthrough": {"urls": list(endpoints.PASSTHROUGH), "services": []},
                          "reset_boto3_session": False},
             })
             self._mock.start()
@@ -380,7 +378,7 @@ class Sandbox:
                 self._mock.stop()
             finally:
                 self._mock = None
-        self._guard.remove()
+        patches.remove()
         if self._saved_local_now is not None:
             botocore.credentials._local_now = self._saved_local_now
         for function, defaults in self._saved_time_defaults.items():

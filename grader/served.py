@@ -9,11 +9,15 @@ the grader reads: the verdict is taken in the worker, on the worker's account.
 What crosses the socket, one length-prefixed JSON frame each way:
 
 * an HTTP request botocore would have sent (``kind: http``): an AWS API call (to ``*.amazonaws.com``) goes through
-  the sandbox's front door, so the gatehouse judges it as the caller's own credentials say, exactly as in process;
-  a request to the metadata addresses (169.254.169.254, 169.254.170.2) is answered by the badge endpoints. moto's
-  own ``/moto-api`` (reset, state dump, recorder) and every other address are refused;
-* what the ECS agent on an instance does for the learner (``kind: agent``): the environment it gives a task's
-  containers, and the agent's own calls (register, start a task, report...), run by the worker's agent.
+  the sandbox's front door, so the gatehouse judges it as the caller's own credentials say, exactly as in process.
+  moto's own ``/moto-api`` (reset, state dump, recorder) and every other address are refused;
+* a request to AWS's link-local credential addresses (``kind: metadata``): in the kernel, botocore's providers and
+  a learner's own ``urllib`` or ``requests`` code reach 169.254.169.254 and 169.254.170.2 through the in-process
+  endpoints (``grader.aws.endpoints``), exactly as in a learner's own Jupyter; only the answering is the worker's.
+  Each request carries the place its code runs at (an instance, a task: ``grader.credentials.Place``), and the
+  worker's metadata service answers it from there;
+* what the ECS agent on an instance does for the learner (``kind: agent``): the environment and place it gives a
+  task's containers, and the agent's own calls (register, start a task, report...), run by the worker's agent.
 
 Nothing else is offered: no reset, no clock, no look at moto's state.
 """
@@ -21,6 +25,7 @@ Nothing else is offered: no reset, no clock, no look at moto's state.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -33,12 +38,9 @@ from urllib.parse import urlsplit
 VARIABLE = "GATED_COMMUNITY_ACCOUNT"
 """Names the socket of the served account; set by the grading worker for the learner's kernel only."""
 
-METADATA_HOSTS = ("169.254.169.254", "169.254.170.2")
-ENDPOINT_HOST = "169.254.170.2"
-"""Where served badge endpoints appear to the kernel: an address botocore's container provider accepts."""
-
 MAX_FRAME = 64 * 1024 * 1024
 AGENT_METHODS = ("register", "report", "start_task", "stop_task", "pull_images", "send_logs", "identity")
+AGENT_SETTINGS = ("block_task_metadata_access", "awsvpc_block_imds")
 
 
 class AccountRefused(Exception):
@@ -154,6 +156,8 @@ class AccountServer:
                 raise AccountRefused("the account answers AWS API calls only")
             if request.get("kind") == "http":
                 return self._http(request)
+            if request.get("kind") == "metadata":
+                return self._metadata(request)
             if request.get("kind") == "agent":
                 return {"value": self._agent(request)}
             raise AccountRefused("the account answers AWS API calls only")
@@ -168,14 +172,6 @@ class AccountServer:
         body = request.get("body") or b""
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-        if host in METADATA_HOSTS:
-            from grader.credentials import metadata_service
-
-            path = parts.path + (f"?{parts.query}" if parts.query else "")
-            answer = metadata_service(self.sandbox).answer(method, path, headers)
-            if not isinstance(answer, tuple):
-                return {"drop": True}
-            return _response(*answer)
         if not host.endswith(".amazonaws.com") or host.startswith("motoapi.") or "/moto-api" in parts.path:
             raise AccountRefused(f"{url} is not an AWS API call; the grader's account answers nothing else")
         service = _service_of(url)
@@ -191,43 +187,71 @@ class AccountServer:
             raise AccountRefused(f"{url} is not an AWS API the account serves")
         return _response(*answer)
 
+    def _metadata(self, request: dict) -> dict:
+        """One exchange with 169.254.169.254 or 169.254.170.2, answered from the place the kernel's code runs at."""
+        from grader import credentials
+        from grader.aws import endpoints
+
+        host = str(request.get("host"))
+        if host not in endpoints.ADDRESSES:
+            raise AccountRefused(f"{host} is not one of AWS's link-local credential addresses")
+        place = _place_from(request.get("place"))
+        service = credentials.metadata_service(self.sandbox)
+        with credentials.inside(place) if place is not None else contextlib.nullcontext():
+            if request.get("op") == "route":
+                silent = service.route(host)
+            else:
+                silent = service.answer(host, str(request.get("method")), str(request.get("path") or "/"),
+                                        {str(k): str(v) for k, v in dict(request.get("headers") or {}).items()},
+                                        bytes(request.get("body") or b""))
+        if isinstance(silent, endpoints.Silent):
+            return {"silent": silent.reason}
+        return {"open": True} if silent is None else _response(*silent)
+
     def _agent(self, request: dict) -> Any:
         call = request.get("call")
         args = list(request.get("args") or [])
-        if call == "instance_environment":
-            from grader.credentials import environment_for_instance
+        if call in ("instance_environment", "task_environment", "place"):
+            from grader import credentials
 
-            return _served_endpoints(environment_for_instance(str(args[0]), sandbox=self.sandbox))
-        if call == "task_environment":
-            from grader.credentials import environment_for_task
-
-            return _served_endpoints(environment_for_task(args[0], sandbox=self.sandbox))
+            where = args[0] if call != "instance_environment" else str(args[0])
+            place = credentials._place_of(where, self.sandbox)
+            answer = {"place": _place_to(place)}
+            if call == "instance_environment":
+                answer["environment"] = credentials.environment_for_instance(where, sandbox=self.sandbox)
+            elif call == "task_environment":
+                answer["environment"] = credentials.environment_for_task(where, sandbox=self.sandbox)
+            return answer
         if call == "why":
             from grader import gatehouse
 
             request_id, said = (list(args) + [None, None])[:2]
             error = None if request_id is None else _Refusal(str(request_id), str(said))
             return str(gatehouse.why(error))
+        if call == "new_agent":
+            # As in process, making an agent sets the instance's blocking as its arguments say.
+            from grader.ecs import ecs_agent
+
+            instance_id, cluster = str(args[0]), str(args[1])
+            self._agents[(instance_id, cluster)] = ecs_agent(
+                self.sandbox, instance_id, cluster, block_task_metadata_access=bool(args[2]),
+                awsvpc_block_imds=bool(args[3]))
+            return None
         if call == "agent":
-            instance_id, cluster, block, method = str(args[0]), str(args[1]), bool(args[2]), str(args[3])
-            if method not in AGENT_METHODS + ("block_task_metadata_access",):
+            instance_id, cluster, method = str(args[0]), str(args[1]), str(args[2])
+            agent = self._agents.get((instance_id, cluster))
+            if agent is None:
+                raise AccountRefused(f"there is no ECS agent on {instance_id} for {cluster}; make one with "
+                                     "grader.ecs_agent(aws, instance_id, cluster)")
+            if method in AGENT_SETTINGS:
+                if len(args) > 3:
+                    setattr(agent, method, bool(args[3]))
+                return getattr(agent, method)
+            if method not in AGENT_METHODS:
                 raise AccountRefused(f"the ECS agent has no {method!r}")
-            agent = self._agent_for(instance_id, cluster, block)
-            if method == "block_task_metadata_access":
-                if len(args) > 4:
-                    agent.block_task_metadata_access = bool(args[4])
-                return agent.block_task_metadata_access
-            result = getattr(agent, method)(*args[4:], **dict(request.get("kwargs") or {}))
+            result = getattr(agent, method)(*args[3:], **dict(request.get("kwargs") or {}))
             return {"result": result, "container_instance_arn": agent.container_instance_arn}
         raise AccountRefused("the account answers AWS API calls only")
-
-    def _agent_for(self, instance_id: str, cluster: str, block: bool):
-        from grader.ecs import ecs_agent
-
-        key = (instance_id, cluster)
-        if key not in self._agents:
-            self._agents[key] = ecs_agent(self.sandbox, instance_id, cluster, block_task_metadata_access=block)
-        return self._agents[key]
 
     def close(self) -> None:
         self._closed = True
@@ -282,15 +306,20 @@ def _response(status: int, headers: Mapping, body: Any) -> dict:
             "body": bytes(body or b"")}
 
 
-def _served_endpoints(environ: Mapping[str, str]) -> dict:
-    """The worker's endpoint URLs as the kernel reaches them: the same paths, on the served metadata address."""
-    out = {}
-    for name, value in environ.items():
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            parts = urlsplit(value)
-            value = f"http://{ENDPOINT_HOST}{parts.path}" + (f"?{parts.query}" if parts.query else "")
-        out[name] = value
-    return out
+def _place_to(place: Any) -> Optional[dict]:
+    return None if place is None else {"instance_id": place.instance_id, "task_arn": place.task_arn}
+
+
+def _place_from(value: Any):
+    """The place a kernel's request comes from. The kernel names it, as ``inside()`` lets any reader's code do."""
+    from grader.credentials import Place
+
+    if not isinstance(value, dict):
+        return None
+    instance_id, task_arn = value.get("instance_id"), value.get("task_arn")
+    if not all(v is None or isinstance(v, str) for v in (instance_id, task_arn)):
+        raise AccountRefused("a place is an instance id and a task ARN, each a string or nothing")
+    return Place(instance_id=instance_id, task_arn=task_arn)
 
 
 def _describe(error: BaseException) -> dict:
@@ -379,14 +408,23 @@ class _Raw:
 
 
 def _install_transport(connection: _Connection) -> None:
-    """Every HTTP request botocore sends from this process travels to the served account instead."""
+    """Every HTTP request botocore sends from this process travels to the served account instead.
+
+    Requests to the link-local credential addresses take botocore's own way, through urllib3, to the in-process
+    endpoints, which ask the served account (``ServedLinkLocal``): botocore's providers see exactly what they see in
+    a learner's own Jupyter.
+    """
     import botocore.httpsession
     from botocore.awsrequest import AWSResponse
-    from botocore.exceptions import ConnectionClosedError
 
+    from grader.aws import endpoints
     from grader.errors import SandboxNetworkBlocked
 
+    original = botocore.httpsession.URLLib3Session.send
+
     def send(self, request):
+        if (urlsplit(request.url).hostname or "") in endpoints.ADDRESSES:
+            return original(self, request)
         body = request.body
         if hasattr(body, "read"):
             body = body.read()
@@ -400,8 +438,6 @@ def _install_transport(connection: _Connection) -> None:
             raise SandboxNetworkBlocked(f"The grader's account refused {request.url}: {answer['refused']}.")
         if "error" in answer:
             _raise(answer["error"])
-        if answer.get("drop"):
-            raise ConnectionClosedError(endpoint_url=request.url)
         response = AWSResponse(request.url, answer["status"], answer["headers"], _Raw(answer["body"]))
         if not request.stream_output:
             response.content  # noqa: B018 - botocore reads the whole body here, as its own send does
@@ -409,6 +445,73 @@ def _install_transport(connection: _Connection) -> None:
 
     send.__served__ = True
     botocore.httpsession.URLLib3Session.send = send
+
+
+class ServedLinkLocal:
+    """What answers at 169.254.169.254 and 169.254.170.2 in a graded kernel: the served account's metadata service.
+
+    ``grader.aws.endpoints`` calls ``route`` and ``answer`` as it calls the in-process service; each travels to the
+    worker with the place the asking code runs at (``grader.credentials.here()``).
+    """
+
+    def __init__(self, connection: _Connection):
+        self.connection = connection
+
+    def _ask(self, op: str, host: str, **more: Any) -> dict:
+        from grader.credentials import here
+
+        answer = self.connection.ask({"kind": "metadata", "op": op, "host": host, "place": _place_to(here()),
+                                      **more})
+        if "refused" in answer:
+            from grader.errors import GatedCommunityError
+
+            raise GatedCommunityError(f"The grader's account refused: {answer['refused']}.")
+        if "error" in answer:
+            _raise(answer["error"])
+        return answer
+
+    def route(self, host: str):
+        from grader.aws import endpoints
+
+        answer = self._ask("route", host)
+        return endpoints.Silent(answer["silent"]) if "silent" in answer else None
+
+    def answer(self, host: str, method: str, path: str, headers: Mapping, body: bytes):
+        from grader.aws import endpoints
+
+        answer = self._ask("answer", host, method=method, path=path,
+                           headers={str(k): str(v) for k, v in dict(headers).items()}, body=bytes(body or b""))
+        if "silent" in answer:
+            return endpoints.Silent(answer["silent"])
+        return answer["status"], answer["headers"], answer["body"]
+
+
+def _answer_link_local_here() -> None:
+    """Open this process's connections to the link-local addresses onto the in-process endpoints.
+
+    Only the endpoints' own patches: the rest of the sandbox's registry corrects moto, which a graded kernel has not.
+    """
+    import grader.credentials  # noqa: F401 - makes the endpoints answer through it, and so through the account
+    from grader.aws import endpoints
+
+    for owner, name, make, _why in endpoints.PATCHES:
+        target = _target(owner)
+        current = getattr(target, name)
+        if getattr(current, "__served__", False):
+            continue
+        patched = make(current)
+        patched.__served__ = True
+        setattr(target, name, patched)
+
+
+def _target(owner: str) -> Any:
+    import importlib
+
+    module_name, _, class_path = owner.partition(":")
+    target = importlib.import_module(module_name)
+    for part in filter(None, class_path.split(".")):
+        target = getattr(target, part)
+    return target
 
 
 class ServedSandbox:
@@ -429,6 +532,7 @@ class ServedSandbox:
         self.region = _sandbox.REGION
         self.clock = _sandbox.Clock()
         self.connection = _Connection(path)
+        self.link_local = ServedLinkLocal(self.connection)
         self._admin = None
 
     @property
@@ -494,6 +598,7 @@ def connect(path: str) -> ServedSandbox:
     boto3.DEFAULT_SESSION = None
     served = ServedSandbox(path)
     _install_transport(served.connection)
+    _answer_link_local_here()
     return served
 
 
@@ -503,16 +608,28 @@ def connect(path: str) -> ServedSandbox:
 
 def on_instance(instance_id: str, *, sandbox: Any = None):
     """A session for code on the instance: botocore's own chain, asking the served instance metadata."""
-    from grader.credentials import session_from_environment
-
-    return session_from_environment(_served(sandbox).agent_call("instance_environment", instance_id))
+    return _session(_served(sandbox).agent_call("instance_environment", instance_id))
 
 
 def in_task(task: Union[str, Mapping], *, sandbox: Any = None):
-    """A session for code in the task: botocore's own chain, asking the served container endpoint."""
+    """A session for code in the task: botocore's own chain, asking the served container endpoint first."""
+    return _session(_served(sandbox).agent_call("task_environment", _task_ref(task)))
+
+
+def place_of(where: Any, *, sandbox: Any = None):
+    """Where ``inside(where)`` puts the kernel's code: the served account says which instance a task runs on."""
+    from grader.credentials import Place
+
+    if isinstance(where, Place):
+        return where
+    ref = where if isinstance(where, str) else _task_ref(where)
+    return _place_from(_served(sandbox).agent_call("place", ref)["place"])
+
+
+def _session(answer: dict):
     from grader.credentials import session_from_environment
 
-    return session_from_environment(_served(sandbox).agent_call("task_environment", _task_ref(task)))
+    return session_from_environment(answer["environment"], _place_from(answer["place"]))
 
 
 class Explanation(str):
@@ -548,29 +665,38 @@ def _served(sandbox: Any) -> ServedSandbox:
 class ServedAgent:
     """The ECS agent on an instance of the served account: the grader's agent does the work, in its account."""
 
-    def __init__(self, sandbox: ServedSandbox, instance_id: str, cluster: str, block_task_metadata_access: bool):
+    def __init__(self, sandbox: ServedSandbox, instance_id: str, cluster: str, block_task_metadata_access: bool,
+                 awsvpc_block_imds: bool):
         self.sandbox = sandbox
         self.instance_id = instance_id
         self.cluster = cluster
-        self._block = bool(block_task_metadata_access)
         self.container_instance_arn: Optional[str] = None
+        sandbox.agent_call("new_agent", instance_id, cluster, bool(block_task_metadata_access),
+                           bool(awsvpc_block_imds))
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        answer = self.sandbox.agent_call("agent", self.instance_id, self.cluster, self._block, method, *args,
-                                         **kwargs)
+        answer = self.sandbox.agent_call("agent", self.instance_id, self.cluster, method, *args, **kwargs)
         self.container_instance_arn = answer["container_instance_arn"]
         return answer["result"]
 
+    def _setting(self, name: str, *value: bool) -> bool:
+        return self.sandbox.agent_call("agent", self.instance_id, self.cluster, name, *value)
+
     @property
     def block_task_metadata_access(self) -> bool:
-        return self.sandbox.agent_call("agent", self.instance_id, self.cluster, self._block,
-                                       "block_task_metadata_access")
+        return self._setting("block_task_metadata_access")
 
     @block_task_metadata_access.setter
     def block_task_metadata_access(self, blocked: bool) -> None:
-        self._block = bool(blocked)
-        self.sandbox.agent_call("agent", self.instance_id, self.cluster, self._block, "block_task_metadata_access",
-                                self._block)
+        self._setting("block_task_metadata_access", bool(blocked))
+
+    @property
+    def awsvpc_block_imds(self) -> bool:
+        return self._setting("awsvpc_block_imds")
+
+    @awsvpc_block_imds.setter
+    def awsvpc_block_imds(self, blocked: bool) -> None:
+        self._setting("awsvpc_block_imds", bool(blocked))
 
     @property
     def session(self):
@@ -600,5 +726,6 @@ class ServedAgent:
         return self._call("send_logs", _task_ref(task), log_group, list(messages), stream_prefix=stream_prefix)
 
 
-def ecs_agent(sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = True) -> ServedAgent:
-    return ServedAgent(_served(sandbox), instance_id, cluster, block_task_metadata_access)
+def ecs_agent(sandbox: Any, instance_id: str, cluster: str, *, block_task_metadata_access: bool = False,
+              awsvpc_block_imds: bool = False) -> ServedAgent:
+    return ServedAgent(_served(sandbox), instance_id, cluster, block_task_metadata_access, awsvpc_block_imds)

@@ -108,3 +108,28 @@ def test_a_leaked_solution_line_is_found():
     problems = leaks(source, released)
     assert any("AssumeRolePolicyDocument" in p or "ec2.amazonaws.com" in p for p in problems)
     assert any("BEGIN HIDDEN TESTS" in p for p in problems)
+
+
+def test_collect_keeps_the_time_nbgrader_exchange_wrote_and_refuses_one_it_cannot_read(course, tmp_path, capsys):
+    inbox = tmp_path / "exchange"
+    notebook(inbox / "alice" / A / f"{A}.ipynb")
+    (inbox / "alice" / A / "timestamp.txt").write_text("2030-01-01 14:05:00.000000 UTC\n")
+    notebook(inbox / "bob" / A / f"{A}.ipynb")
+    (inbox / "bob" / A / "timestamp.txt").write_text("last Tuesday-ish\n")
+    err = fails(capsys, "--course", str(course), "collect", A, str(inbox))
+    assert "bob/01-community-protocol/timestamp.txt holds 'last Tuesday-ish'" in err
+    assert not (course / "submitted").exists()
+    (inbox / "bob" / A / "timestamp.txt").unlink()
+    assert main(["--course", str(course), "collect", A, str(inbox)]) == 0
+    assert (course / "submitted/alice" / A / "timestamp.txt").read_text() == "2030-01-01 14:05:00.000000 UTC\n"
+    assert (course / "submitted/bob" / A / "timestamp.txt").read_text().startswith("20")  # the time it was collected
+
+
+def test_a_file_that_is_not_a_notebook_is_collected_and_named(course, tmp_path, capsys):
+    inbox = tmp_path / "inbox"
+    notebook(inbox / "alice.ipynb")
+    (inbox / "bob.ipynb").write_bytes(b"%PDF-1.4 not a notebook")
+    assert main(["--course", str(course), "collect", A, str(inbox)]) == 0
+    out = capsys.readouterr().out
+    assert "collected 2 submission(s)" in out and "bob: bob.ipynb is not a notebook Jupyter can open" in out
+    assert (course / "submitted/bob" / A / f"{A}.ipynb").read_bytes() == b"%PDF-1.4 not a notebook"

@@ -1,9 +1,16 @@
-"""Badges for code on an EC2 instance: IMDSv2 on loopback, read by botocore's own InstanceMetadataProvider."""
+"""Badges for code on an EC2 instance: IMDS at 169.254.169.254, answered in process, read by botocore's own provider.
+
+AWS's pages these tests follow:
+https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html (HttpTokens,
+HttpPutResponseHopLimit), https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html
+(IMDSv1 and IMDSv2 requests, 401 for a missing or invalid token when tokens are required) and
+https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceMetadataOptions.html.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
-import socket
 import threading
 import urllib.error
 import urllib.request
@@ -14,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from grader import credentials, sandbox
+from grader.aws import endpoints
 from grader.credentials import on_instance
 from support import ACCOUNT, AMI, trust
 
@@ -32,13 +40,12 @@ def launch_with_role(aws, role: str = "WebRole", *, service: str = "ec2.amazonaw
 
 
 def imds(instance_id: str, path: str, *, token: str | None = None, method: str = "GET", headers=None):
-    """(status, body) of a raw request to the instance's metadata endpoint."""
-    base = credentials.environment_for_instance(instance_id)["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
-    request = urllib.request.Request(base + path, method=method, headers=dict(headers or {}))
+    """(status, body) of a raw request to the metadata service, made by code on the instance."""
+    request = urllib.request.Request("http://169.254.169.254/" + path, method=method, headers=dict(headers or {}))
     if token:
         request.add_header("X-aws-ec2-metadata-token", token)
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with credentials.inside(instance_id), urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -68,12 +75,11 @@ def test_botocore_finds_the_instance_role_through_the_metadata_service(aws):
     assert identity["Account"] == ACCOUNT
 
 
-def test_the_instance_environment_names_only_the_metadata_endpoint(aws):
+def test_the_instance_environment_holds_no_key_and_no_endpoint(aws):
     instance_id = launch_with_role(aws)
     environ = credentials.environment_for_instance(instance_id)
-    assert environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"].startswith("http://127.0.0.1:")
-    assert environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"].endswith(f"/ec2/{instance_id}/")
-    assert not any(name.startswith(("AWS_ACCESS", "AWS_SECRET", "AWS_SESSION")) for name in environ)
+    # botocore finds IMDS at AWS's own address; nothing in the environment points it anywhere else.
+    assert set(environ) == {"AWS_REGION", "AWS_DEFAULT_REGION"}
     # The sandbox's own environment still holds the administrator, and its sessions still use it.
     assert boto3.Session().get_credentials().access_key == sandbox.ADMIN_ACCESS_KEY_ID
 
@@ -118,10 +124,72 @@ def test_the_metadata_tree(aws):
 # IMDSv2: a session token first
 
 
-def test_a_request_without_a_token_is_refused(aws):
+def test_imdsv1_is_served_while_tokens_are_optional(aws):
+    """AWS's default for RunInstances is HttpTokens optional: a request without a token (IMDSv1) is answered."""
     instance_id = launch_with_role(aws)
-    assert imds(instance_id, "latest/meta-data/iam/security-credentials/WebRole")[0] == 401
+    shown = aws.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert shown["MetadataOptions"]["HttpTokens"] == "optional"
+    assert shown["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    status, body = imds(instance_id, "latest/meta-data/iam/security-credentials/WebRole")
+    assert status == 200 and json.loads(body)["Code"] == "Success"
+    # A token that is there but invalid is refused even so.
     assert imds(instance_id, "latest/meta-data/iam/security-credentials/WebRole", token="made-up")[0] == 401
+
+
+def test_required_tokens_refuse_imdsv1_and_the_change_is_live(aws):
+    instance_id = launch_with_role(aws)
+    ec2 = aws.client("ec2")
+    answer = ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required")
+    assert answer["InstanceMetadataOptions"]["HttpTokens"] == "required"
+    assert imds(instance_id, "latest/meta-data/iam/security-credentials/WebRole")[0] == 401
+    assert imds(instance_id, "latest/meta-data/instance-id", token=token_for(instance_id)) == (200, instance_id)
+    # botocore's provider speaks IMDSv2 first, so the instance keeps its badge.
+    assert on_instance(instance_id).get_credentials().method == "iam-role"
+    ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="optional")
+    assert imds(instance_id, "latest/meta-data/instance-id") == (200, instance_id)
+
+
+def test_imdsv2_required_at_launch(aws):
+    iam = aws.client("iam")
+    iam.create_role(RoleName="WebRole", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
+    iam.create_instance_profile(InstanceProfileName="WebRoleProfile")
+    iam.add_role_to_instance_profile(InstanceProfileName="WebRoleProfile", RoleName="WebRole")
+    instance_id = aws.client("ec2").run_instances(
+        ImageId=AMI, MinCount=1, MaxCount=1, IamInstanceProfile={"Name": "WebRoleProfile"},
+        MetadataOptions={"HttpTokens": "required", "HttpPutResponseHopLimit": 2})["Instances"][0]["InstanceId"]
+    assert imds(instance_id, "latest/meta-data/instance-id")[0] == 401
+    assert imds(instance_id, "latest/meta-data/instance-id", token=token_for(instance_id)) == (200, instance_id)
+
+
+def test_a_disabled_endpoint_cannot_be_reached(aws):
+    """HttpEndpoint disabled: "you cannot access your instance metadata"
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceMetadataOptionsRequest.html)."""
+    instance_id = launch_with_role(aws)
+    aws.client("ec2").modify_instance_metadata_options(InstanceId=instance_id, HttpEndpoint="disabled")
+    with pytest.raises(urllib.error.URLError) as silent:
+        imds(instance_id, "latest/meta-data/instance-id")
+    assert "HttpEndpoint disabled" in str(silent.value.reason)
+    assert on_instance(instance_id).get_credentials() is None
+    aws.client("ec2").modify_instance_metadata_options(InstanceId=instance_id, HttpEndpoint="enabled")
+    assert on_instance(instance_id).get_credentials().method == "iam-role"
+
+
+def test_modifying_one_option_keeps_the_others(aws):
+    instance_id = launch_with_role(aws)
+    ec2 = aws.client("ec2")
+    ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpPutResponseHopLimit=2)
+    ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required")
+    options = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["MetadataOptions"]
+    assert options["HttpTokens"] == "required"
+    assert options["HttpPutResponseHopLimit"] == 2
+    assert options["HttpEndpoint"] == "enabled"
+
+
+def test_a_hop_limit_outside_1_to_64_is_refused(aws):
+    instance_id = launch_with_role(aws)
+    with pytest.raises(ClientError) as refused:
+        aws.client("ec2").modify_instance_metadata_options(InstanceId=instance_id, HttpPutResponseHopLimit=65)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
 
 
 def test_a_token_works_only_on_its_own_instance(aws):
@@ -283,51 +351,76 @@ def test_a_badge_near_expiry_is_rotated_before_botocore_needs_it(aws):
 
 
 # --------------------------------------------------------------------------------------------------------------
-# The server's life
+# Answered in process, for every HTTP client
 
 
-def _metadata_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("gated-community-metadata")]
+def test_requests_and_http_client_reach_the_same_service(aws):
+    import requests
+
+    instance_id = launch_with_role(aws)
+    with credentials.inside(instance_id):
+        assert requests.get("http://169.254.169.254/latest/meta-data/instance-id", timeout=2).text == instance_id
+        connection = http.client.HTTPConnection("169.254.169.254", timeout=2)
+        connection.request("PUT", "/latest/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        answer = connection.getresponse()
+        assert answer.status == 200 and len(answer.read()) > 20
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+def test_no_thread_and_no_socket_serve_it(aws, monkeypatch):
+    import socket
+
+    instance_id = launch_with_role(aws)
+    threads = set(threading.enumerate())
+
+    def no_socket(*args, **kwargs):
+        raise AssertionError("a socket was opened")
+
+    monkeypatch.setattr(socket, "socket", no_socket)
+    assert on_instance(instance_id).get_credentials().method == "iam-role"
+    assert imds(instance_id, "latest/meta-data/instance-id")[0] == 200
+    assert set(threading.enumerate()) == threads
 
 
-def test_the_server_binds_loopback_only(aws):
+def test_code_that_runs_nowhere_gets_a_timeout_that_says_why(aws):
     launch_with_role(aws)
-    service = credentials.metadata_service()
-    service.base_url()
-    assert service._server._httpd.server_address[0] == "127.0.0.1"
+    with pytest.raises(urllib.error.URLError) as silent:
+        urllib.request.urlopen("http://169.254.169.254/latest/meta-data/", timeout=1)
+    assert isinstance(silent.value.reason, TimeoutError)
+    assert "not running on an EC2 instance" in str(silent.value.reason)
 
 
-def test_stop_leaves_no_server_thread_or_port():
+def test_other_link_local_addresses_are_still_refused(aws):
+    with pytest.raises(urllib.error.URLError) as refused:
+        urllib.request.urlopen("http://169.254.169.253/", timeout=1)
+    assert "sandbox blocked" in str(refused.value.reason)
+
+
+def test_stop_puts_the_connection_functions_back():
+    import socket
+
+    import urllib3.util.connection
+
+    before = (socket.create_connection, urllib3.util.connection.create_connection)
     box = sandbox.start()
     try:
-        instance_id = launch_with_role(box)
-        assert on_instance(instance_id).get_credentials() is not None
-        port = credentials.metadata_service()._server.port
-        assert _metadata_threads() and _port_open(port)
+        assert urllib3.util.connection.create_connection is not before[1]
     finally:
         box.stop()
-    assert _metadata_threads() == []
-    assert not _port_open(port)
+    assert (socket.create_connection, urllib3.util.connection.create_connection) == before
 
 
-def test_reset_closes_the_server_and_forgets_everything(aws):
+def test_reset_forgets_everything(aws):
     instance_id = launch_with_role(aws)
-    session = on_instance(instance_id)
-    assert session.get_credentials() is not None
-    port = credentials.metadata_service()._server.port
+    assert on_instance(instance_id).get_credentials() is not None
+    service = credentials.metadata_service()
     sandbox.start()  # the same seed: a reset
-    assert _metadata_threads() == []
-    assert not _port_open(port)
-    assert credentials.metadata_service()._tasks == {}
+    assert credentials.metadata_service() is not service
+    assert credentials.metadata_service()._tasks == {} and credentials.metadata_service()._tokens == {}
 
 
 def test_a_broken_request_is_answered_not_raised(aws):
+    instance_id = launch_with_role(aws)
     service = credentials.metadata_service()
-    assert service.answer("GET", "/nowhere", {})[0] == 404
-    assert service.answer("GET", "/ec2/i-0000/latest/meta-data/instance-id", {}) is credentials.DROP
+    with credentials.inside(instance_id):
+        assert service.answer("169.254.169.254", "GET", "/nowhere", {})[0] == 404
+    assert service.answer("169.254.169.254", "GET", "/latest/meta-data/", {}) is endpoints.NOWHERE

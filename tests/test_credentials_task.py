@@ -1,4 +1,11 @@
-"""Badges for code in an ECS task: the container credentials endpoint, read by botocore's own ContainerProvider."""
+"""Badges for code in an ECS task: 169.254.170.2 and the instance metadata, as a task on an EC2 instance reaches them.
+
+AWS's pages these tests follow: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html
+(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; tasks reach the instance metadata unless blocked: the iptables rule for
+bridge mode, ECS_AWSVPC_BLOCK_IMDS for awsvpc mode) and
+https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html (in a container, the IMDSv2
+token's reply needs a hop limit of 2; with a limit of 1 it does not arrive).
+"""
 
 from __future__ import annotations
 
@@ -47,15 +54,12 @@ def task_definition(aws, family: str, task_role: str | None, *, network_mode: st
     return aws.client("ecs").register_task_definition(**kwargs)["taskDefinition"]["taskDefinitionArn"]
 
 
-def container_endpoint(task, *, authorization: str | None = "from-environment"):
-    environ = credentials.environment_for_task(task)
-    request = urllib.request.Request(environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"])
-    if authorization == "from-environment":
-        authorization = environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
-    if authorization:
-        request.add_header("Authorization", authorization)
+def container_endpoint(task, *, relative_uri: str | None = None):
+    """(status, document) of the request code in the task makes to its credential endpoint."""
+    relative_uri = relative_uri or credentials.environment_for_task(task)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    request = urllib.request.Request("http://169.254.170.2" + relative_uri)
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with credentials.inside(task), urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -77,10 +81,7 @@ def test_botocore_finds_the_task_role_through_the_container_endpoint(aws, cluste
 def test_the_task_environment(aws, cluster):
     task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
     environ = credentials.environment_for_task(task)
-    assert environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith("http://127.0.0.1:")
-    assert "/v2/credentials/" in environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
-    assert environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
-    assert f"/ec2/{cluster.instance_id}/from-task/" in environ["AWS_EC2_METADATA_SERVICE_ENDPOINT"]
+    assert set(environ) == {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}
     assert credentials.environment_for_task(task["taskArn"]) == environ  # the same registration each time
 
 
@@ -92,8 +93,8 @@ def test_two_tasks_with_different_roles_get_different_badges(aws, cluster):
     assert "/ParcelsRole/" in parcels_arn and "/LedgerRole/" in ledger_arn
     keys = {in_task(t).get_credentials().get_frozen_credentials().access_key for t in (parcels, ledger)}
     assert len(keys) == 2
-    endpoints = {credentials.environment_for_task(t)["AWS_CONTAINER_CREDENTIALS_FULL_URI"] for t in (parcels, ledger)}
-    assert len(endpoints) == 2
+    uris = {credentials.environment_for_task(t)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] for t in (parcels, ledger)}
+    assert len(uris) == 2
 
 
 def test_two_tasks_of_one_definition_are_two_sessions(aws, cluster):
@@ -110,11 +111,22 @@ def test_a_task_role_override_wins(aws, cluster):
     assert "/LedgerRole/" in in_task(task).client("sts").get_caller_identity()["Arn"]
 
 
-def test_the_endpoint_wants_the_authorization_token(aws, cluster):
+def test_the_endpoint_answers_only_the_relative_uri_it_gave_out(aws, cluster):
     task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
+    environ = credentials.environment_for_task(task)
+    assert environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"].startswith("/v2/credentials/")
+    assert not {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN"} & set(environ)
     assert container_endpoint(task)[0] == 200
-    assert container_endpoint(task, authorization=None)[0] == 401
-    assert container_endpoint(task, authorization="guessed")[0] == 401
+    status, document = container_endpoint(task, relative_uri="/v2/credentials/guessed")
+    assert status == 400 and document["code"] == "InvalidIdInRequest"
+
+
+def test_code_on_the_instance_itself_does_not_reach_the_task_endpoint(aws, cluster):
+    task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
+    uri = credentials.environment_for_task(task)["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"]
+    with credentials.inside(cluster.instance_id), pytest.raises(urllib.error.URLError) as silent:
+        urllib.request.urlopen("http://169.254.170.2" + uri, timeout=1)
+    assert isinstance(silent.value.reason, TimeoutError)
 
 
 def test_the_execution_role_is_never_served_to_the_application(aws, cluster):
@@ -149,28 +161,73 @@ def test_the_execution_role_sends_logs(aws, cluster):
 # When there is no badge to give
 
 
-def test_a_task_role_that_does_not_trust_ecs_tasks_is_refused(aws, cluster):
-    task = cluster.start_task(task_definition(aws, "misfit", "Ec2OnlyRole"))
+LAUNCH_REFUSAL = ("ECS was unable to assume the role '{}' that was provided for this task. Please verify that the "
+                  "role being passed has the proper trust relationship and permissions and that your IAM user has "
+                  "permissions to pass this role.")
+
+
+def _launch_refused(aws, call, role: str, **kwargs) -> None:
+    """RunTask and StartTask answer ClientException naming the role, and no task starts
+    (the message ECS gives, e.g. https://github.com/aws-samples/aws-modern-application-workshop/issues/88;
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html for the trust policy ECS needs)."""
+    ecs = aws.client("ecs")
+    before = len(ecs.list_tasks(cluster="post-office")["taskArns"])
+    with pytest.raises(ClientError) as refused:
+        call(**kwargs)
+    assert refused.value.response["Error"]["Code"] == "ClientException"
+    assert refused.value.response["Error"]["Message"] == LAUNCH_REFUSAL.format(role_arn(role))
+    assert len(ecs.list_tasks(cluster="post-office")["taskArns"]) == before
+
+
+def test_a_task_role_that_does_not_trust_ecs_tasks_fails_at_launch(aws, cluster):
+    definition = task_definition(aws, "misfit", "Ec2OnlyRole")
+    ecs = aws.client("ecs")
+    _launch_refused(aws, ecs.run_task, "Ec2OnlyRole", cluster="post-office", taskDefinition=definition)
+    _launch_refused(aws, ecs.start_task, "Ec2OnlyRole", cluster="post-office", taskDefinition=definition,
+                    containerInstances=[cluster.container_instance_arn])
+
+
+def test_an_override_to_an_unassumable_role_fails_at_launch(aws, cluster):
+    ecs = aws.client("ecs")
+    _launch_refused(aws, ecs.run_task, "Ec2OnlyRole", cluster="post-office",
+                    taskDefinition=task_definition(aws, "parcels", "ParcelsRole"),
+                    overrides={"taskRoleArn": role_arn("Ec2OnlyRole")})
+
+
+def test_a_task_role_that_does_not_exist_fails_at_launch(aws, cluster):
+    _launch_refused(aws, aws.client("ecs").run_task, "NoSuchRole", cluster="post-office",
+                    taskDefinition=task_definition(aws, "ghost", role_arn("NoSuchRole")))
+
+
+def test_an_untrusted_execution_role_fails_at_launch(aws, cluster):
+    _launch_refused(aws, aws.client("ecs").run_task, "Ec2OnlyRole", cluster="post-office",
+                    taskDefinition=task_definition(aws, "misfit", "ParcelsRole", execution_role="Ec2OnlyRole"))
+
+
+def test_a_service_with_an_unassumable_task_role_says_so_in_its_events(aws, cluster):
+    """CreateService succeeds; the service's events carry ECS's refusal and no task runs (the event's wording as
+    ECS shows it: https://github.com/aws-samples/aws-modern-application-workshop/issues/88)."""
+    ecs = aws.client("ecs")
+    ecs.create_service(cluster="post-office", serviceName="misfits", desiredCount=1,
+                       taskDefinition=task_definition(aws, "misfit", "Ec2OnlyRole"))
+    service = ecs.describe_services(cluster="post-office", services=["misfits"])["services"][0]
+    assert service["runningCount"] == 0
+    assert service["events"][0]["message"] == (
+        f"service misfits failed to launch a task with (error {LAUNCH_REFUSAL.format(role_arn('Ec2OnlyRole'))}).")
+    ecs.create_service(cluster="post-office", serviceName="parcels", desiredCount=1,
+                       taskDefinition=task_definition(aws, "parcels", "ParcelsRole"))
+    assert ecs.describe_services(cluster="post-office", services=["parcels"])["services"][0]["events"] == []
+
+
+def test_a_task_role_whose_trust_is_taken_away_later_gets_no_more_credentials(aws, cluster):
+    task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
+    aws.client("iam").update_assume_role_policy(RoleName="ParcelsRole", PolicyDocument=trust("ec2.amazonaws.com"))
     status, document = container_endpoint(task)
-    assert status == 400
-    assert document["code"] == "ClientException"
+    assert status == 400 and document["code"] == "ClientException"
     assert "ECS was unable to assume the role" in document["message"]
     with pytest.raises(CredentialRetrievalError) as refused:
         in_task(task).get_credentials()
-    assert "container-role" in str(refused.value)
-    assert "Ec2OnlyRole" in str(refused.value)
-
-
-def test_a_task_role_that_does_not_exist_is_refused(aws, cluster):
-    task = cluster.start_task(task_definition(aws, "ghost", role_arn("NoSuchRole")))
-    with pytest.raises(CredentialRetrievalError, match="NoSuchRole"):
-        in_task(task).get_credentials()
-
-
-def test_an_untrusted_execution_role_is_explained(aws, cluster):
-    task = cluster.start_task(task_definition(aws, "misfit", "ParcelsRole", execution_role="Ec2OnlyRole"))
-    with pytest.raises(credentials.RoleNotTrusted, match="ECS cannot assume the role Ec2OnlyRole"):
-        credentials.execution_role_session(task)
+    assert "container-role" in str(refused.value) and "ParcelsRole" in str(refused.value)
 
 
 def test_no_execution_role_is_explained(aws, cluster):
@@ -179,11 +236,20 @@ def test_no_execution_role_is_explained(aws, cluster):
         credentials.execution_role_session(task)
 
 
-def test_a_task_without_a_role_gets_no_container_endpoint(aws, cluster):
+def test_a_task_without_a_role_gets_no_container_endpoint_and_takes_the_instance_role(aws, cluster):
+    """AWS's default: nothing blocks a bridge-mode container from IMDS; botocore's chain ends at the instance role."""
     task = cluster.start_task(task_definition(aws, "plain", None))
     environ = credentials.environment_for_task(task)
-    assert "AWS_CONTAINER_CREDENTIALS_FULL_URI" not in environ
-    session = in_task(task)  # the instance blocks the metadata service: nothing left in the chain
+    assert "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI" not in environ
+    session = in_task(task)
+    assert session.get_credentials().method == "iam-role"
+    assert "/ContainerHostRole/" in session.client("sts").get_caller_identity()["Arn"]
+
+
+def test_a_task_without_a_role_on_a_blocking_instance_has_no_credentials(aws, cluster):
+    task = cluster.start_task(task_definition(aws, "plain", None))
+    cluster.block_task_metadata_access = True
+    session = in_task(task)
     assert session.get_credentials() is None
     with pytest.raises(NoCredentialsError):
         session.client("sts").get_caller_identity()
@@ -228,51 +294,78 @@ def test_an_expired_task_badge_is_refused_and_botocore_fetches_a_new_one(aws, cl
 # The metadata hop from a container
 
 
-def test_a_container_cannot_reach_the_instance_role_by_default(aws, cluster):
+def test_a_container_reaches_the_instance_role_by_default(aws, cluster):
     task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
-    assert cluster.block_task_metadata_access is True
-    with pytest.raises(credentials.InstanceMetadataBlocked, match="blocks its containers"):
-        credentials.try_instance_metadata_from_task(task)
-
-
-def test_with_blocking_off_a_container_takes_the_instance_role(aws, cluster):
-    task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
-    cluster.block_task_metadata_access = False
+    assert cluster.block_task_metadata_access is False
     session = credentials.try_instance_metadata_from_task(task)
     assert session.get_credentials().method == "iam-role"
     arn = session.client("sts").get_caller_identity()["Arn"]
     assert arn == f"arn:aws:sts::{ACCOUNT}:assumed-role/ContainerHostRole/{cluster.instance_id}"
-    cluster.block_task_metadata_access = True
-    with pytest.raises(credentials.InstanceMetadataBlocked):
-        credentials.try_instance_metadata_from_task(task)
-
-
-def test_a_task_without_a_role_falls_back_to_the_instance_role_when_not_blocked(aws, cluster):
-    task = cluster.start_task(task_definition(aws, "plain", None))
-    cluster.block_task_metadata_access = False
-    session = in_task(task)
-    assert session.get_credentials().method == "iam-role"
-    assert "/ContainerHostRole/" in session.client("sts").get_caller_identity()["Arn"]
-
-
-def test_host_network_mode_reaches_the_metadata_even_when_blocked(aws, cluster):
-    task = cluster.start_task(task_definition(aws, "hosted", "ParcelsRole", network_mode="host"))
-    assert cluster.block_task_metadata_access is True
-    session = credentials.try_instance_metadata_from_task(task)
-    assert "/ContainerHostRole/" in session.client("sts").get_caller_identity()["Arn"]
     # Its own credentials still come first in its default chain.
     assert in_task(task).get_credentials().method == "container-role"
 
 
-def test_the_blocked_hop_is_dropped_not_answered(aws, cluster):
+def test_the_iptables_rule_blocks_bridge_tasks(aws, cluster):
     task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
-    registration = credentials.task_registration(task)
-    service = credentials.metadata_service()
-    path = f"/ec2/{cluster.instance_id}/from-task/{registration.task_id}/latest/api/token"
-    headers = {"X-aws-ec2-metadata-token-ttl-seconds": "60"}
-    assert service.answer("PUT", path, headers) is credentials.DROP
+    cluster.block_task_metadata_access = True
+    with pytest.raises(credentials.InstanceMetadataBlocked, match="iptables"):
+        credentials.try_instance_metadata_from_task(task)
     cluster.block_task_metadata_access = False
-    assert service.answer("PUT", path, headers)[0] == 200
+    assert credentials.try_instance_metadata_from_task(task).get_credentials().method == "iam-role"
+
+
+def test_ecs_awsvpc_block_imds_blocks_awsvpc_tasks_only(aws, cluster):
+    bridge = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
+    subnet = aws.client("ec2").describe_subnets()["Subnets"][0]["SubnetId"]
+    group = aws.client("ec2").describe_security_groups()["SecurityGroups"][0]["GroupId"]
+    awsvpc = aws.client("ecs").run_task(
+        cluster="post-office", taskDefinition=task_definition(aws, "ledger", "LedgerRole", network_mode="awsvpc"),
+        launchType="EC2",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+    )["tasks"][0]
+    assert credentials.try_instance_metadata_from_task(awsvpc).get_credentials().method == "iam-role"
+    cluster.awsvpc_block_imds = True
+    with pytest.raises(credentials.InstanceMetadataBlocked, match="ECS_AWSVPC_BLOCK_IMDS"):
+        credentials.try_instance_metadata_from_task(awsvpc)
+    assert credentials.try_instance_metadata_from_task(bridge).get_credentials().method == "iam-role"
+
+
+def test_imdsv2_required_with_hop_limit_1_keeps_containers_out(aws, cluster):
+    task = cluster.start_task(task_definition(aws, "plain", None))
+    ec2 = aws.client("ec2")
+    # Hop limit 1 alone: the token never reaches the container, but IMDSv1 still answers it.
+    ec2.modify_instance_metadata_options(InstanceId=cluster.instance_id, HttpTokens="optional",
+                                         HttpPutResponseHopLimit=1)
+    assert in_task(task).get_credentials().method == "iam-role"
+    ec2.modify_instance_metadata_options(InstanceId=cluster.instance_id, HttpTokens="required")
+    assert in_task(task).get_credentials() is None
+    with pytest.raises(credentials.InstanceMetadataBlocked, match="HttpTokens required"):
+        credentials.try_instance_metadata_from_task(task)
+    # The instance itself (one hop) keeps its badge: the ECS agent still works.
+    assert credentials.on_instance(cluster.instance_id).get_credentials().method == "iam-role"
+    # A hop limit of 2 lets the container's token through again.
+    ec2.modify_instance_metadata_options(InstanceId=cluster.instance_id, HttpPutResponseHopLimit=2)
+    assert in_task(task).get_credentials().method == "iam-role"
+
+
+def test_the_token_reply_is_lost_on_the_extra_hop(aws, cluster):
+    task = cluster.start_task(task_definition(aws, "parcels", "ParcelsRole"))
+    put = urllib.request.Request("http://169.254.169.254/latest/api/token", method="PUT",
+                                 headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+    with credentials.inside(task), pytest.raises(TimeoutError) as lost:  # the read times out, as on a socket
+        urllib.request.urlopen(put, timeout=1)
+    assert "HttpPutResponseHopLimit=1" in str(lost.value)
+    with credentials.inside(cluster.instance_id), urllib.request.urlopen(put, timeout=1) as answer:
+        assert answer.status == 200
+
+
+def test_host_network_mode_is_the_instances_own_network(aws, cluster):
+    task = cluster.start_task(task_definition(aws, "hosted", "ParcelsRole", network_mode="host"))
+    cluster.block_task_metadata_access = True
+    cluster.awsvpc_block_imds = True
+    aws.client("ec2").modify_instance_metadata_options(InstanceId=cluster.instance_id, HttpTokens="required")
+    session = credentials.try_instance_metadata_from_task(task)
+    assert "/ContainerHostRole/" in session.client("sts").get_caller_identity()["Arn"]
 
 
 def test_a_fargate_task_has_its_endpoint_and_no_instance_metadata(aws):
@@ -289,8 +382,7 @@ def test_a_fargate_task_has_its_endpoint_and_no_instance_metadata(aws):
     task = ecs.run_task(cluster="serverless", taskDefinition=definition, launchType="FARGATE", networkConfiguration={
         "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}})["tasks"][0]
     environ = credentials.environment_for_task(task)
-    assert environ["AWS_EC2_METADATA_DISABLED"] == "true"
-    assert "AWS_EC2_METADATA_SERVICE_ENDPOINT" not in environ
+    assert environ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"].startswith("/v2/credentials/")
     assert "/ParcelsRole/" in in_task(task).client("sts").get_caller_identity()["Arn"]
     with pytest.raises(credentials.InstanceMetadataBlocked, match="Fargate"):
         credentials.try_instance_metadata_from_task(task)

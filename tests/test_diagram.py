@@ -101,11 +101,15 @@ def test_changing_the_account_changes_the_layers(aws, host):
 
 
 def test_the_layers_show_what_is_wrong(aws, host):
+    # ECS refuses to launch a task whose role it cannot assume, so these roles go wrong after their tasks started.
     iam = aws.client("iam")
-    iam.create_role(RoleName="MisfitRole", AssumeRolePolicyDocument=trust("ec2.amazonaws.com"))
+    for name in ("MisfitRole", "NoSuchRole"):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust("ecs-tasks.amazonaws.com"))
     host.start_task(register(aws, "misfit", "MisfitRole"))
     host.start_task(register(aws, "ghost", "NoSuchRole"))
     host.start_task(register(aws, "plain", None))
+    iam.update_assume_role_policy(RoleName="MisfitRole", PolicyDocument=trust("ec2.amazonaws.com"))
+    iam.delete_role(RoleName="NoSuchRole")
     data = diagram.layers(aws, cluster="community")
     roles = data["roles"]
     assert roles["MisfitRole"]["trusted_services"] == ["ec2.amazonaws.com"]

@@ -116,12 +116,17 @@ def test_an_agent_for_an_unknown_instance_is_explained(aws):
         ecs_agent(aws, "i-0123456789abcdef0", "post-office")
 
 
-def test_blocking_is_on_unless_the_agent_is_told_otherwise(aws):
+def test_blocking_is_off_unless_the_instance_is_set_up_for_it(aws):
+    """AWS's default: containers reach the instance metadata until the instance or the agent blocks them
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html)."""
     instance_id = container_host(aws, ECS_FOR_EC2)
-    assert ecs_agent(aws, instance_id, "post-office").block_task_metadata_access is True
-    open_agent = ecs_agent(aws, instance_id, "post-office", block_task_metadata_access=False)
-    assert open_agent.block_task_metadata_access is False
-    assert credentials.metadata_service().blocks_task_metadata_access(instance_id) is False
+    agent = ecs_agent(aws, instance_id, "post-office")
+    assert agent.block_task_metadata_access is False and agent.awsvpc_block_imds is False
+    closed_agent = ecs_agent(aws, instance_id, "post-office", block_task_metadata_access=True,
+                             awsvpc_block_imds=True)
+    assert closed_agent.block_task_metadata_access is True
+    assert credentials.metadata_service().blocks_task_metadata_access(instance_id) is True
+    assert credentials.metadata_service().blocks_awsvpc_task_metadata_access(instance_id) is True
 
 
 def test_task_states_go_back_to_moto_after_the_sandbox_stops():

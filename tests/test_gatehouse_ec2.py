@@ -92,3 +92,18 @@ def test_terminate_is_authorised_per_instance(aws):
     ec2.terminate_instances(InstanceIds=[mine])
     error = refused(ec2.terminate_instances, InstanceIds=[theirs])
     assert f"instance/{theirs}" in message_of(error)
+
+
+def test_modify_instance_metadata_options_is_authorised_per_instance(aws):
+    """The IMDSv2 hardening a learner applies: ec2:ModifyInstanceMetadataOptions on the instance's ARN
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html)."""
+    image = _image(aws)
+    instance_id = aws.client("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    hardener = make_role(aws, "Hardener", allow("ec2:ModifyInstanceMetadataOptions",
+                                                f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{instance_id}"))
+    ec2 = assume(aws, hardener).client("ec2")
+    answer = ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required")
+    assert answer["InstanceMetadataOptions"]["HttpTokens"] == "required"
+    other = aws.client("ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    error = refused(ec2.modify_instance_metadata_options, InstanceId=other, HttpTokens="required")
+    assert code_of(error) == "UnauthorizedOperation"

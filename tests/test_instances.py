@@ -112,13 +112,15 @@ def test_unknown_instance_is_explained(aws):
         instances.find_instance(aws, "i-0123456789abcdef0")
 
 
-def test_the_corrections_can_be_taken_out_and_put_back(aws):
+def test_the_corrections_go_with_the_sandbox():
     from moto.ec2.models.iam_instance_profile import IamInstanceProfileAssociationBackend
 
-    corrected = IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association
-    instances.remove_moto_corrections()
+    from grader import sandbox
+
+    box = sandbox.start()
     try:
-        assert IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association is not corrected
+        corrected = IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association
+        assert corrected is instances._replace_association
     finally:
-        instances.install_moto_corrections()
-    assert IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association is corrected
+        box.stop()
+    assert IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association is not corrected

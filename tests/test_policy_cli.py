@@ -139,6 +139,9 @@ def test_validate_reports_the_problem(tmp_path):
     result = run("validate", str(path), "--kind", "trust")
     assert result.returncode == 1
     assert result.stdout.startswith("MalformedPolicyDocument (statement 'Ec2' (#0), field Resource)")
+    first, second = result.stdout.splitlines()
+    assert first.endswith(": Has prohibited field Resource")  # IAM's words, then the book's explanation
+    assert "must not have a Resource element" in second
     assert "Traceback" not in result.stderr
     assert run("validate", str(path), "--kind", "resource").stdout == "ok\n"
 
@@ -151,3 +154,13 @@ def test_validate_reads_stdin_and_rejects_bad_kind():
 def test_validate_missing_file():
     result = run("validate", "nowhere.json")
     assert result.returncode == 2 and "Traceback" not in result.stderr and "cannot read" in result.stderr
+
+
+def test_the_policy_package_depends_on_nothing_else_of_the_project():
+    # grader.policy is pure Python over JSON documents, so that it also runs in the browser: importing it must load
+    # no other part of grader, and neither moto nor botocore.
+    probe = ("import sys, grader.policy, grader.policy.__main__; "
+             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('grader', 'moto', 'botocore', "
+             "'boto3'))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded and all(m == "grader" or m.startswith("grader.policy") for m in loaded), loaded

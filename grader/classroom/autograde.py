@@ -13,9 +13,13 @@ How one batch runs:
    with ``Execute`` replaced by ``Replay`` (the worker's outputs are copied in), so nbgrader's ``SaveAutoGrades``
    writes the gradebook and the autograded notebook lands in ``autograded/``, as ``nbgrader autograde`` would
    leave them. A submission that could not be executed (time limit, dead kernel, crashed worker) is recorded the
-   same way with ``NotGraded``: zero points, and a note in its feedback that says why.
+   same way with ``NotGraded``: zero points, and a note in its feedback that says why. One nbgrader cannot record
+   at all (not a notebook) gets zero in the gradebook directly (``record``); ``grading.json`` beside the autograded
+   notebook says which it was (``grader.classroom.status``), and the batch goes on.
 
-One broken or hostile submission therefore costs its own points and nothing else.
+Before any of it, nbgrader's sanitising chain puts each submission back in the shape it was released in
+(``grader.classroom.normalize``), in the worker and in the parent alike. One broken or hostile submission therefore
+costs its own points and nothing else.
 
 The judge and the walls. The account a submission builds belongs to its worker, which serves it to the kernel
 over a Unix socket (``grader.served``), and every test cell is run by the worker itself with the gradebook's source
@@ -44,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, TextIO
 
+from grader.classroom import status
 from grader.classroom.course import Course, UserError
 from grader.classroom.isolation import batch_uid_base, isolation_mode, kill_processes_of, private_folders
 
@@ -59,6 +64,7 @@ class Graded:
     max_score: float = 0.0
     seconds: float = 0.0
     problem: Optional[str] = None
+    repairs: list = field(default_factory=list)
 
 
 @dataclass
@@ -67,11 +73,37 @@ class Batch:
     graded: list = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def not_graded(self) -> list:
+        return [g for g in self.graded if g.problem]
+
     def summary(self) -> str:
-        problems = [g for g in self.graded if g.problem]
+        """A line per submission that was not graded or was repaired, then one line that names the not graded."""
         lines = [f"{self.assignment}: autograded {len(self.graded)} submission(s) in {self.seconds:.1f} s"]
-        lines += [f"  {g.student}: not graded: {g.problem}" for g in problems]
-        return "\n".join(lines)
+        for g in self.graded:
+            if g.problem:
+                lines.append(f"  {g.student}: not graded: {g.problem}")
+            elif g.repairs:
+                lines.append(f"  {g.student}: graded after {len(g.repairs)} repair(s) of its cells (listed at the top "
+                             "of the autograded notebook and the feedback)")
+        return "\n".join(lines + [self.verdict()])
+
+    def verdict(self) -> str:
+        missed = self.not_graded
+        if not missed:
+            return f"{self.assignment}: all {len(self.graded)} graded"
+        named = ", ".join(f"{g.student} ({brief(g.problem)})" for g in missed)
+        return f"{self.assignment}: {len(self.graded) - len(missed)} graded, {len(missed)} NOT graded: {named}"
+
+
+def brief(problem: str) -> str:
+    """A few words for the one-line verdict; the full reason is in the lines above it and in the feedback."""
+    for words, short in (("kernel stopped", "kernel stopped"), ("stopped after", "time limit"),
+                         ("not a notebook", "not a notebook"), ("stopped unexpectedly", "grader crashed"),
+                         ("could not be recorded", "could not be recorded")):
+        if words in problem:
+            return short
+    return problem if len(problem) <= 40 else problem[:37] + "..."
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -204,7 +236,83 @@ def _record(course: Course, assignment: str, student: str, work: Path, problem: 
         overrides["Replay.executed_dir"] = str(work / "autograded" / student / assignment)
     result = course.api(**overrides).autograde(assignment, student, force=True, create=True)
     if not result.get("success"):
-        raise RuntimeError(f"recording {student}'s submission failed:\n{result.get('log', '')}{result.get('error', '')}")
+        raise RuntimeError(_last_words(f"{result.get('log', '')}{result.get('error', '')}"))
+
+
+def record(course: Course, assignment: str, student: str, work: Path, problem: Optional[str]) -> Optional[str]:
+    """Record one submission whatever became of it, and return why it is not graded (None when it is graded).
+
+    A submission the worker graded is recorded with ``Replay``; one it could not grade, or whose result nbgrader
+    cannot record, with ``NotGraded`` (zero, and a note saying why in its autograded notebook and feedback). One that
+    nbgrader cannot even read (not a notebook) gets zero in the gradebook directly, as nbgrader does for a notebook
+    that was never submitted. Either way the batch goes on, and ``grading.json`` says what happened.
+    """
+    unreadable = _unreadable(course, assignment, student)
+    if unreadable:
+        problem = unreadable
+    else:
+        if problem is None:
+            try:
+                _record(course, assignment, student, work, None)
+            except Exception as error:  # whatever nbgrader met, it costs this submission and no other
+                problem = (f"its result could not be recorded ({error}); please report this notebook to the course's "
+                           "maintainers")
+            else:
+                status.write(course, assignment, student, None, status.repairs(course, assignment, student))
+                return None
+        try:
+            _record(course, assignment, student, work, problem)
+        except Exception:  # nbgrader cannot even mark it: zeros below, and the reason is kept all the same
+            pass
+        else:
+            status.write(course, assignment, student, problem, status.repairs(course, assignment, student))
+            return problem
+    _record_zeros(course, assignment, student, problem)
+    status.write(course, assignment, student, problem, [])
+    return problem
+
+
+def _unreadable(course: Course, assignment: str, student: str) -> Optional[str]:
+    import nbformat
+
+    for name in course.notebook_names(assignment):
+        file = course.folder("submitted", student, assignment, f"{name}.ipynb")
+        if not file.exists():
+            continue  # nbgrader gives a notebook that was never submitted zero by itself
+        try:
+            nbformat.read(file, as_version=4)
+        except Exception as error:  # any file Jupyter cannot open
+            return (f"{name}.ipynb is not a notebook Jupyter can open ({type(error).__name__}: "
+                    f"{_last_words(str(error), 120)}); ask for the notebook itself, then collect it with --replace")
+    return None
+
+
+def _record_zeros(course: Course, assignment: str, student: str, reason: str) -> None:
+    """Zero for every part, in the gradebook directly: nbgrader's own treatment of a notebook never submitted."""
+    submitted = course.folder("submitted", student, assignment)
+    graded = course.folder("autograded", student, assignment)
+    shutil.rmtree(graded, ignore_errors=True)  # an earlier result must not stand in for this one
+    graded.mkdir(parents=True)
+    timestamp = None
+    if (submitted / "timestamp.txt").is_file():
+        shutil.copyfile(submitted / "timestamp.txt", graded / "timestamp.txt")
+        timestamp = course.api().coursedir.get_existing_timestamp(str(submitted))
+    with course.gradebook() as gb:
+        gb.update_or_create_student(student)
+        if timestamp:
+            gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+        else:
+            gb.update_or_create_submission(assignment, student)
+        for notebook in gb.find_submission(assignment, student).notebooks:
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+        gb.db.commit()
+
+
+def _last_words(text: str, limit: int = 300) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return (lines[-1] if lines else "no message")[:limit]
 
 
 def _scores(course: Course, assignment: str, student: str) -> tuple[float, float]:
@@ -291,17 +399,18 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
             return student, problem, time.perf_counter() - begun
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run, s) for s in everyone]
+            futures = {pool.submit(run, s): s for s in everyone}
             for future in as_completed(futures):
-                student, problem, seconds = future.result()
+                student = futures[future]
+                try:
+                    _, problem, seconds = future.result()
+                except Exception as error:  # the grading of one submission failed outside its worker
+                    problem, seconds = f"the grader failed while it ran this submission ({error})", 0.0
                 with record_lock:  # the gradebook is written by one submission at a time
-                    try:
-                        _record(course, assignment, student, works[student], problem)
-                    except RuntimeError as error:
-                        problem = problem or str(error)
-                        _record(course, assignment, student, works[student], problem)
+                    problem = record(course, assignment, student, works[student], problem)
                     score, max_score = _scores(course, assignment, student)
-                graded = Graded(student, score, max_score, seconds, problem)
+                graded = Graded(student, score, max_score, seconds, problem,
+                                [] if problem else status.repairs(course, assignment, student))
                 batch.graded.append(graded)
                 report(graded)
                 shutil.rmtree(works[student], ignore_errors=True)

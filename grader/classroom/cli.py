@@ -1,7 +1,9 @@
 """The instructor's one command: ``python -m grader.classroom <release|collect|autograde|feedback|export> ...``.
 
 Every mistake a user can make (an unknown assignment, a missing file, a bad zip, an unknown student) is reported
-in one message that says what and how to fix it, with exit code 2 and no traceback.
+in one message that says what and how to fix it, with exit code 2 and no traceback. ``autograde`` exits with 1
+when it could not grade every submission (the last line of its output names each one, and why); the others are
+graded and recorded all the same.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def run(argv: Optional[list] = None) -> int:
         batch = autograde(course, args.assignment, jobs=args.jobs, students=args.student,
                           cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
         print(batch.summary())
-        return 0
+        return 1 if batch.not_graded else 0
     if args.command == "feedback":
         from grader.classroom.feedback import feedback
 

@@ -8,7 +8,12 @@ Accepted layouts (in a folder, or in a zip, possibly inside one enclosing folder
 Students must be on the roster (``students.csv`` in the course directory, or ``--roster FILE``: a CSV with a column
 ``id``, and optionally ``first_name``, ``last_name``, ``email``). Nothing is copied unless everything checks out,
 and a submission that was already collected is replaced only with ``replace=True``, after a copy of it is kept in
-``submitted/.replaced/``.
+``submitted/.replaced/``. A file named like a notebook that Jupyter cannot open is the student's submission all the
+same: it is collected, named in the summary, and autograde records it as not graded, with the reason.
+
+Each submission is stamped (``timestamp.txt``) with the time it was handed in, which nbgrader's gradebook compares
+with the due date: the time nbgrader's exchange wrote beside it (``<student>/<assignment>/timestamp.txt``) when there
+is one, otherwise the time it was collected.
 """
 
 from __future__ import annotations
@@ -34,11 +39,16 @@ class Collected:
     assignment: str
     students: list = field(default_factory=list)
     replaced: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)
 
     def summary(self) -> str:
         text = f"{self.assignment}: collected {len(self.students)} submission(s) into submitted/"
         if self.replaced:
             text += f"; replaced {len(self.replaced)} (the earlier copies are in submitted/.replaced/)"
+        if self.unreadable:
+            text += (f"\n{len(self.unreadable)} of them cannot be graded as they are (autograde will list them as "
+                     "not graded): ask for the notebook itself, then collect it again with --replace.\n" +
+                     "\n".join(f"  - {line}" for line in self.unreadable))
         return text
 
 
@@ -118,6 +128,21 @@ def _find(folder: Path, assignment: str, notebooks: list[str]) -> tuple[dict, li
     return found, unexpected
 
 
+def _handed_in(file: Path) -> Optional[_dt.datetime]:
+    """When nbgrader's exchange says the student submitted (``<student>/<assignment>/timestamp.txt``), if it says."""
+    if not file.is_file():
+        return None
+    from nbgrader.utils import parse_utc
+
+    text = file.read_text().strip()
+    try:
+        return parse_utc(text).replace(tzinfo=_dt.timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{file.parent.parent.name}/{file.parent.name}/timestamp.txt holds {text[:40]!r}, which is not "
+                         "a time nbgrader can read (for example 2030-01-31 17:00:00.000000 UTC): fix or delete it.") \
+            from None
+
+
 def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] = None,
             replace: bool = False) -> Collected:
     course.require_assignment(assignment)
@@ -131,13 +156,12 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
         if unknown:
             problems.append(f"not on the roster: {', '.join(unknown)}. Add them to the roster "
                             f"({roster or course.root / 'students.csv'}) or rename their notebooks to a roster id.")
-        for student, files in sorted(found.items()):
-            for name, file in files.items():
-                try:
-                    nbformat.read(file, as_version=4)
-                except Exception as error:  # any unreadable notebook is the user's to fix
-                    problems.append(f"{file.relative_to(folder)} is not a readable notebook ({type(error).__name__}"
-                                    f": {str(error)[:120]}). Ask {student} to submit it again.")
+        handed_in = {}
+        for student in found:
+            try:
+                handed_in[student] = _handed_in(folder / student / assignment / "timestamp.txt")
+            except ValueError as error:
+                problems.append(str(error))
         existing = [s for s in found if course.folder("submitted", s, assignment).exists()]
         if existing and not replace:
             problems.append(f"already collected for {', '.join(sorted(existing))}: nothing was replaced. Pass "
@@ -150,6 +174,13 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
             raise UserError(f"There are no submissions in {path}. Accepted layouts: <student>.ipynb, or "
                             "<student>/<notebook>.ipynb.")
         result = Collected(assignment)
+        for student, files in sorted(found.items()):
+            for name, file in files.items():
+                try:
+                    nbformat.read(file, as_version=4)
+                except Exception as error:  # the student's file as it is: autograde records it as not graded
+                    result.unreadable.append(f"{student}: {file.relative_to(folder)} is not a notebook Jupyter can "
+                                             f"open ({type(error).__name__}: {str(error)[:120]})")
         stamp = _dt.datetime.now(_dt.timezone.utc)
         with course.gradebook() as gb:
             for student in sorted(found):
@@ -164,6 +195,7 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
             target.mkdir(parents=True)
             for name, file in files.items():
                 shutil.copyfile(file, target / f"{name}.ipynb")
-            (target / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z") + "\n")
+            when = handed_in.get(student) or stamp
+            (target / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f %Z") + "\n")
             result.students.append(student)
     return result

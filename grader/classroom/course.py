@@ -49,6 +49,12 @@ class Course:
         config = PyFileConfigLoader(self.config_file.name, path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.db_url
+        if "sanitize_preprocessors" not in config.Autograde:
+            # Whoever autogrades (a worker, or the parent recording its result) first puts each submission back in
+            # the shape it was released in, so that one slip in a notebook costs that notebook's parts and no more.
+            from grader.classroom.normalize import sanitize_preprocessors
+
+            config.Autograde.sanitize_preprocessors = sanitize_preprocessors()
         for dotted, value in overrides.items():
             section, name = dotted.split(".", 1)
             setattr(config[section], name, value)

@@ -1,4 +1,9 @@
-"""export: grades from the gradebook as CSV, one row per student and assignment, one column per graded part."""
+"""export: grades from the gradebook as CSV, one row per collected submission, one column per graded part.
+
+Every submission in ``submitted/`` has a row, recorded or not, and a ``status`` (see ``grader.classroom.status``):
+``graded``, or ``not graded: why`` (a zero that was not earned, or a submission collected but never autograded, whose
+parts are left empty), followed by ``; late by ...`` when nbgrader's gradebook has it past the due date.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Optional
 
+from grader.classroom import status
 from grader.classroom.course import Course, UserError
 
 
@@ -27,19 +33,31 @@ def rows(course: Course, assignments: list[str]) -> tuple[list[str], list[dict]]
             for _, cell in cells:
                 if cell not in parts:
                     parts.append(cell)
-            for student in students:
+            collected = set(_collected(course, assignment))
+            for student in sorted(set(students) | collected):
                 try:
                     submission = gb.find_submission(assignment, student)
                 except MissingEntry:
-                    continue
-                row = {"student": student, "assignment": assignment}
-                for notebook, cell in cells:
-                    grade = gb.find_grade(cell, notebook, assignment, student)
-                    row[cell] = f"{float(grade.score):g}"
-                row["total"] = f"{float(submission.score):g}"
-                row["max"] = f"{float(submission.max_score):g}"
+                    submission = None
+                if submission is None and student not in collected:
+                    continue  # on the roster, but submitted nothing
+                row = {"student": student, "assignment": assignment,
+                       "status": status.describe(course, assignment, student, submission),
+                       "max": f"{float(record.max_score):g}"}
+                if submission is not None:
+                    for notebook, cell in cells:
+                        grade = gb.find_grade(cell, notebook, assignment, student)
+                        row[cell] = f"{float(grade.score):g}"
+                    row["total"] = f"{float(submission.score):g}"
                 table.append(row)
-    return ["student", "assignment"] + parts + ["total", "max"], table
+    return ["student", "assignment", "status"] + parts + ["total", "max"], table
+
+
+def _collected(course: Course, assignment: str) -> list[str]:
+    folder = course.folder("submitted")
+    if not folder.is_dir():
+        return []
+    return [p.name for p in folder.iterdir() if not p.name.startswith(".") and (p / assignment).is_dir()]
 
 
 def export(course: Course, assignments: list[str], output: Optional[Path] = None) -> str:

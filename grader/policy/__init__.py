@@ -13,13 +13,13 @@ the browser. The usual entry points::
 """
 
 from .conditions import OPERATORS
-from .document import KINDS, TRUST_ACTIONS, MalformedPolicyDocument, Policy, Statement, parse
+from .document import KINDS, TRUST_ACTIONS, MalformedPolicyDocument, Policy, Statement, parse, read_stored, validate
 from .evaluation import Decision, Request, StatementResult, evaluate
 from .explain import access_denied_message, explain
 from .matching import matches_action, matches_arn, matches_arn_like
 
 __all__ = [
-    "parse", "Policy", "Statement", "MalformedPolicyDocument", "KINDS", "TRUST_ACTIONS",
+    "parse", "validate", "read_stored", "Policy", "Statement", "MalformedPolicyDocument", "KINDS", "TRUST_ACTIONS",
     "Request", "Decision", "StatementResult", "evaluate",
     "explain", "access_denied_message",
     "matches_action", "matches_arn", "matches_arn_like", "OPERATORS",

@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from .document import KINDS, MalformedPolicyDocument, parse
+from .document import KINDS, MalformedPolicyDocument, parse, validate
 from .evaluation import Request, evaluate
 
 CASE_EXAMPLE = ('{"id": "c1", "principal": "arn:aws:iam::123456789012:user/Ann", "action": "s3:GetObject", '
@@ -144,9 +144,11 @@ def main(argv=None) -> int:
         errors = decide_lines(text.splitlines(), sys.stdout)
         return 1 if errors else 0
     try:
-        parse(text, args.kind)
+        validate(text, args.kind)
     except MalformedPolicyDocument as exc:
-        print(exc)
+        print(exc)  # IAM's own words first, as CreatePolicy would answer
+        if exc.explanation != exc.message:
+            print(f"  {exc.explanation}")
         return 1
     print("ok")
     return 0

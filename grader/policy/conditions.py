@@ -43,19 +43,57 @@ def _number(text: str):
         return float(text)
 
 
+# IAM's legacy parser reads shortened ISO 8601 dates too: any number of year digits, then optional month, day, "T",
+# hours, minutes, seconds with up to nine decimals, and "Z" or "+hh[:mm]" (the rules moto records for IAM).
+_LOOSE_DATE = re.compile(r"(-?\d+)(?:-(\d+)(?:-(\d+))?)?(?:t(?:(\d+)(?::(\d+)(?::(\d+)(?:\.(\d{1,9}))?"
+                         r"(z|\+(\d\d)(?::(\d\d))?)?)?)?)?)?")
+_YEARS = (-292275054, 292278993)
+_SECONDS_PER_YEAR = 31556952  # the mean Gregorian year, for years a datetime cannot hold
+
+
 def _date(text) -> float:
-    """Seconds since the epoch for an ISO 8601 date/time or an epoch number; naive times are UTC."""
+    """Seconds since the epoch for an ISO 8601 date/time (full or shortened) or epoch seconds; naive times are UTC."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(text)
     text = str(text).strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if re.fullmatch(r"\d+", text):
+        if int(text) > 9223372036854775807:  # IAM reads epoch seconds as a signed 64-bit number
+            raise ValueError(f"{text} is too large for a date in seconds")
         return float(text)
-    if text.endswith(("z", "Z")):
-        text = text[:-1] + "+00:00"
-    moment = datetime.fromisoformat(text)
+    if re.fullmatch(r"\d+\.\d+", text):
+        return float(text)
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("z", "Z")) else text)
+    except ValueError:
+        return _loose_date(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def _loose_date(text: str) -> float:
+    m = _LOOSE_DATE.fullmatch(text.lower())
+    if m is None:
+        raise ValueError(f"{text!r} is not an ISO 8601 date")
+    year, month, day, hour, minute, second, fraction, zone, zone_h, zone_m = m.groups()
+    fields = (int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), int(second or 0))
+    limits = (_YEARS, (1, 12), (1, 31), (0, 23), (0, 59), (0, 59))
+    if zone_h is not None:
+        fields += (int(zone_h), int(zone_m or 0))
+        limits += ((0, 23), (0, 59))
+    if any(not low <= value <= high for value, (low, high) in zip(fields, limits)):
+        raise ValueError(f"{text!r} is not a date: a field is out of range")
+    offset = (fields[6] * 60 + fields[7]) * 60 if zone_h is not None else 0
+    fraction_seconds = float("0." + fraction) if fraction else 0.0
+    y, mo, d, h, mi, sec = fields[:6]
+    if 1 <= y <= 9999:
+        try:
+            base = datetime(y, mo, d, h, mi, sec, tzinfo=timezone.utc).timestamp()
+        except ValueError:  # a day the month does not have: IAM checks only 1-31, so count on from the 1st
+            base = datetime(y, mo, 1, h, mi, sec, tzinfo=timezone.utc).timestamp() + (d - 1) * 86400
+    else:
+        base = (y - 1970) * _SECONDS_PER_YEAR
+    return base + fraction_seconds - offset
 
 
 def _network(text: str):
@@ -384,16 +422,17 @@ def compile_condition(block, variables: bool) -> list[Condition]:
         raise ValueError("must be an object of the form {\"Operator\": {\"context-key\": \"value\" or [values]}}")
     out = []
     for operator, pairs in block.items():
+        if isinstance(pairs, dict) and not pairs:
+            continue  # IAM accepts an empty block, even under a name it does not know: it tests nothing
         canonical_operator(operator)
-        if not isinstance(pairs, dict) or not pairs:
+        if not isinstance(pairs, dict):
             raise ValueError(f"{operator} must map context keys to values, e.g. {{\"{operator}\": "
                              "{\"aws:PrincipalTag/team\": \"blue\"}}")
         for key, value in pairs.items():
             if not isinstance(key, str) or not key.strip():
                 raise ValueError(f"{operator} has an empty context key name")
             raw_values = value if isinstance(value, list) else [value]
-            if not raw_values:
-                raise ValueError(f"{operator} {key} has an empty list of values; give at least one value")
+            # An empty list of values is accepted by IAM: no value can match it.
             try:
                 out.append(Condition(operator, key, raw_values, variables))
             except ConditionValueError as exc:

@@ -1,10 +1,11 @@
 """Policy documents: parse JSON into Policy and Statement objects, validating them the way IAM does.
 
-IAM refuses a malformed document with the error code ``MalformedPolicyDocument``; so does ``parse``, with a message
-that says what is wrong, where (statement Sid or index, and field) and how to put it right. The grammar follows
-AWS's "IAM JSON policy element reference" and "Grammar of the IAM JSON policy language"; what each kind of policy
-may contain follows "Policy types" (identity-based, resource-based, role trust policies, permissions boundaries,
-session policies).
+IAM refuses a malformed document with the error code ``MalformedPolicyDocument`` and a message of its own ("Syntax
+errors in policy.", "Policy statement must contain actions.", ...); so does ``parse``, word for word, and it adds the
+book's explanation: what is wrong, where (statement Sid or index, and field) and how to put it right. What IAM takes
+and what it answers follow AWS's "IAM JSON policy element reference", "Grammar of the IAM JSON policy language" and
+"Policy types", and the answers IAM gave to malformed documents as moto records them (moto/iam/policy_validation.py).
+``validate`` adds the rules IAM applies only when it stores a document.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .matching import Glob
 from .principals import PrincipalSpec, validate_principal_value
 from .variables import Unresolved, has_variables, parse_template, resolve
 
-__all__ = ["parse", "Policy", "Statement", "MalformedPolicyDocument", "KINDS", "TRUST_ACTIONS"]
+__all__ = ["parse", "validate", "read_stored", "Policy", "Statement", "MalformedPolicyDocument", "KINDS", "TRUST_ACTIONS"]
 
 KINDS = ("identity", "resource", "trust", "boundary", "session")
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -29,18 +30,23 @@ _TRUST_LOWER = tuple(a.lower() for a in TRUST_ACTIONS)
 _TOP_KEYS = ("Version", "Id", "Statement")
 _STATEMENT_KEYS = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource",
                    "Condition")
-_ACTION = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?]+")
 _IAM_SID = re.compile(r"[A-Za-z0-9]*")
 _KIND_LABEL = {"identity": "identity-based policy", "resource": "resource-based policy", "trust": "trust policy",
                "boundary": "permissions boundary", "session": "session policy"}
 
 
 class MalformedPolicyDocument(ValueError):
-    """A policy document IAM would refuse. ``code`` is IAM's error code; ``statement`` and ``field`` say where."""
+    """A policy document IAM would refuse.
+
+    ``code`` is IAM's error code and ``message`` IAM's own words ("Syntax errors in policy."), exactly what a learner
+    would read from AWS; ``explanation`` is the book's sentence: what is wrong and how to put it right. ``statement``
+    and ``field`` say where.
+    """
 
     code = "MalformedPolicyDocument"
 
-    def __init__(self, message: str, statement=None, field: str | None = None, policy: str | None = None):
+    def __init__(self, message: str, statement=None, field: str | None = None, policy: str | None = None,
+                 explanation: str | None = None):
         # ``statement`` is the Sid when the statement has one, else its index (from 0); ``index`` is always the index.
         if isinstance(statement, tuple):
             self.index, self.statement = statement
@@ -48,7 +54,9 @@ class MalformedPolicyDocument(ValueError):
             self.index, self.statement = statement, statement
         self.field = field
         self.policy = policy
-        self.problem = message
+        self.message = message
+        self.explanation = explanation or message
+        self.problem = self.explanation
         where = []
         if policy:
             where.append(policy)
@@ -56,9 +64,10 @@ class MalformedPolicyDocument(ValueError):
             where.append(_statement_label(statement))
         if field:
             where.append(f"field {field}")
+        self.where = ", ".join(where)
         prefix = "MalformedPolicyDocument"
         if where:
-            prefix += " (" + ", ".join(where) + ")"
+            prefix += " (" + self.where + ")"
         super().__init__(f"{prefix}: {message}")
 
 
@@ -96,7 +105,7 @@ class Statement:
         matchers = []
         for p in rpatterns or ():
             parts = parse_template(p, variables)
-            matchers.append((p, parts if has_variables(parts) else None, Glob(parts)
+            matchers.append((p, parts if has_variables(parts) else None, Glob(parts, resource=True)
                              if not has_variables(parts) else None))
         self._resource_matchers = matchers
 
@@ -127,7 +136,7 @@ class Statement:
                 except Unresolved as exc:
                     unresolved.append(f"{pattern} (its variable {exc.source} {exc.why})")
                     continue
-                glob = Glob(resolved)
+                glob = Glob(resolved, resource=True)
                 shown = f"{pattern} (= {glob.pattern})"
             if glob(resource):
                 if self.resources is not None:
@@ -167,9 +176,9 @@ def _as_list(value):
 class Policy:
     """A parsed, validated policy document. Treat it as immutable: parsed policies are cached and shared."""
 
-    __slots__ = ("kind", "name", "version", "id", "statements", "document", "variables")
+    __slots__ = ("kind", "name", "version", "id", "statements", "document", "variables", "unreadable")
 
-    def __init__(self, document: dict, kind: str, name: str | None):
+    def __init__(self, document: dict, kind: str, name: str | None, readable=None, unreadable=()):
         self.document = document
         self.kind = kind
         self.name = name
@@ -177,9 +186,12 @@ class Policy:
         self.id = document.get("Id")
         # Policy variables exist only in version 2012-10-17; otherwise ${...} is literal text (AWS).
         self.variables = self.version == "2012-10-17"
-        raw = document["Statement"]
-        raw = raw if isinstance(raw, list) else [raw]
-        self.statements = [Statement(s, i, self.variables) for i, s in enumerate(raw)]
+        if readable is None:
+            raw = document["Statement"]
+            readable = enumerate(raw if isinstance(raw, list) else [raw])
+        self.statements = [Statement(s, i, self.variables) for i, s in readable]
+        # (index or None for the whole document, what could not be read): statements read_stored() left out
+        self.unreadable = list(unreadable)
 
     @property
     def label(self) -> str:
@@ -244,12 +256,78 @@ def parse(document, kind: str = "identity", name: str | None = None) -> Policy:
     return policy
 
 
+def read_stored(document, kind: str = "identity", name: str | None = None) -> Policy:
+    """A policy as AWS has stored it: never refused, whatever the engine can or cannot read of it.
+
+    AWS evaluates every policy it holds, so a request must get a decision even when a stored document is one this
+    engine would not accept (stored before a rule changed, put in place behind IAM's back, or using something the
+    engine does not know). Each statement is read on its own; one that cannot be read is left out and listed in
+    ``Policy.unreadable``. A statement left out can neither allow nor deny, which is also how AWS treats a statement
+    whose condition can never be true.
+    """
+    try:
+        return parse(document, kind, name)
+    except MalformedPolicyDocument as exc:
+        whole = exc
+    text = document.decode("utf-8", "replace") if isinstance(document, (bytes, bytearray)) else document
+    try:
+        loaded = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        loaded = None
+    raw = loaded.get("Statement") if isinstance(loaded, dict) else None
+    if not isinstance(raw, (list, dict)):
+        return Policy({"Statement": []}, kind, name, [], [(None, f"{whole.message} ({whole.explanation})")])
+    raw = raw if isinstance(raw, list) else [raw]
+    version = loaded.get("Version") if loaded.get("Version") in VERSIONS else None
+    readable, unreadable = [], []
+    for index, statement in enumerate(raw):
+        alone = {"Statement": [statement]} if version is None else {"Version": version, "Statement": [statement]}
+        try:
+            _parse(alone, kind, name)
+            readable.append((index, statement))
+        except MalformedPolicyDocument as exc:
+            unreadable.append((index, f"{exc.message} ({exc.explanation})"))
+    stored = {"Statement": raw} if version is None else {"Version": version, "Statement": raw}
+    return Policy(stored, kind, name, readable, unreadable)
+
+
+# IAM checks a document in stages and answers with the first stage that fails, so a document with two faults gets
+# the message of the earlier stage (the order moto's record of IAM's answers shows): the JSON grammar, then the
+# "legacy" parser (exact Effect, dates, the shape of an ARN), unique Sids, actions, resource ARNs, action vendors,
+# and last the rules of the kind of policy.
+SYNTAX = "Syntax errors in policy."
+LEGACY = "The policy failed legacy parsing"
+_STAGES = ("legacy", "sid", "actions", "resource", "vendor", "kind")
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
+_IAM_RESOURCE_TYPES = ("user/", "federated-user/", "role/", "group/", "instance-profile/", "mfa/",
+                       "server-certificate/", "policy/", "sms-mfa/", "saml-provider/", "oidc-provider/", "report/",
+                       "access-report/")
+_VENDOR = re.compile(r"[A-Za-z0-9.-]+")
+_IDENTITY_KINDS = ("identity", "boundary", "session")
+
+
+class _Found:
+    """The faults found so far; IAM reports the one of the earliest stage."""
+
+    def __init__(self, where: str | None):
+        self.where = where
+        self.faults = []
+
+    def syntax(self, explanation, statement=None, field=None):
+        raise MalformedPolicyDocument(SYNTAX, statement, field, self.where, explanation)
+
+    def add(self, stage, message, explanation, statement=None, field=None):
+        self.faults.append((_STAGES.index(stage), len(self.faults), message, explanation, statement, field))
+
+    def raise_first(self):
+        if self.faults:
+            _, _, message, explanation, statement, field = min(self.faults)
+            raise MalformedPolicyDocument(message, statement, field, self.where, explanation)
+
+
 def _parse(document, kind: str, name: str | None) -> Policy:
-    where = name
-
-    def fail(message, statement=None, field=None):
-        raise MalformedPolicyDocument(message, statement, field, where)
-
+    found = _Found(name)
+    fail = found.syntax
     if isinstance(document, str):
         if not document.strip():
             fail("the document is empty; a policy is a JSON object such as "
@@ -257,8 +335,13 @@ def _parse(document, kind: str, name: str | None) -> Policy:
         try:
             document = json.loads(document, object_pairs_hook=_no_duplicate_keys)
         except _DuplicateKey as exc:
-            fail(f"the key {exc.key!r} appears twice in one object; IAM refuses duplicate keys, keep only one")
+            fail(f"the key {exc.key!r} appears twice in one object; keep only one")
         except json.JSONDecodeError as exc:
+            if kind == "trust":  # CreateRole and UpdateAssumeRolePolicy word it their own way
+                raise MalformedPolicyDocument(
+                    "This policy contains invalid Json", None, None, name,
+                    f"the document is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
+                    "check for a missing comma, quote or bracket there") from None
             fail(f"the document is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; "
                  "check for a missing comma, quote or bracket there")
     if not isinstance(document, dict):
@@ -280,18 +363,59 @@ def _parse(document, kind: str, name: str | None) -> Policy:
     statements = document["Statement"]
     if isinstance(statements, dict):
         statements = [statements]
-    # An empty list is accepted: such a policy allows nothing (a role that does not exist has, in effect, one).
+    # An empty list is read (such a policy allows nothing); storing one is refused by validate().
     if not isinstance(statements, list):
         fail("Statement must be an object or a list of objects", field="Statement")
 
     sids: dict[str, int] = {}
     variables = version == "2012-10-17"
     for index, statement in enumerate(statements):
-        _validate_statement(statement, index, kind, sids, variables, fail)
+        _validate_statement(statement, index, kind, sids, variables, found)
+    found.raise_first()
     try:
         return Policy(document, kind, name)
     except ConditionValueError as exc:  # pragma: no cover - conditions are validated above
         fail(str(exc))
+
+
+def validate(document, kind: str = "identity", name: str | None = None) -> Policy:
+    """Check a document as IAM does when asked to store it (CreatePolicy, PutRolePolicy, CreateRole...).
+
+    On top of what ``parse`` reads, IAM refuses to store a policy with no statement at all, and an identity-based
+    policy (or permissions boundary) written in a policy language older than 2012-10-17.
+    """
+    if isinstance(document, Policy):
+        document = document.document
+    if isinstance(document, (bytes, bytearray)):
+        document = document.decode("utf-8")
+    try:
+        policy = parse(document, kind, name)
+    except MalformedPolicyDocument as exc:
+        if exc.message != SYNTAX:
+            _check_version(document, kind, name)
+        raise
+    if not policy.statements:
+        raise MalformedPolicyDocument(SYNTAX, None, "Statement", name,
+                                      "the Statement list is empty; a policy needs at least one statement")
+    _check_version(document, kind, name)
+    return policy
+
+
+def _check_version(document, kind: str, name: str | None) -> None:
+    if kind not in ("identity", "boundary"):
+        return  # role trust policies and resource-based policies may still be written in 2008-10-17
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return
+    version = document.get("Version") if isinstance(document, dict) else None
+    if version != "2012-10-17":
+        shown = "no Version" if version is None else f"Version {version!r}"
+        raise MalformedPolicyDocument(
+            "Policy document must be version 2012-10-17 or greater.", None, "Version", name,
+            f"the policy has {shown}; IAM stores identity-based policies only in the current policy language: "
+            "add \"Version\": \"2012-10-17\" (a fixed date, not today's date)")
 
 
 def _did_you_mean(word: str, options) -> str:
@@ -301,7 +425,8 @@ def _did_you_mean(word: str, options) -> str:
     return ""
 
 
-def _validate_statement(statement, index: int, kind: str, sids: dict, variables: bool, fail) -> None:
+def _validate_statement(statement, index: int, kind: str, sids: dict, variables: bool, found: _Found) -> None:
+    fail = found.syntax
     if not isinstance(statement, dict):
         fail("each statement must be a JSON object with Effect, Action and (for most policies) Resource", index)
     sid = statement.get("Sid")
@@ -311,121 +436,215 @@ def _validate_statement(statement, index: int, kind: str, sids: dict, variables:
             hint = _did_you_mean(key, _STATEMENT_KEYS)
             fail(f"unknown element {key!r}{hint}; a statement may contain Sid, Effect, Principal, NotPrincipal, "
                  "Action, NotAction, Resource, NotResource and Condition", where, key)
-    # Sid
-    if "Sid" in statement:
-        if not isinstance(sid, str):
-            fail("Sid must be a string", where, "Sid")
-        if kind != "resource" and not _IAM_SID.fullmatch(sid):
-            fail(f"Sid {sid!r} may only contain letters A-Z, a-z and digits 0-9 in IAM policies; "
-                 "remove spaces and punctuation", where, "Sid")
-        if sid:
-            if sid in sids:
-                fail(f"Sid {sid!r} is already used by statement #{sids[sid]}; each Sid must be unique in a policy",
-                     where, "Sid")
-            sids[sid] = index
-    # Effect
+    if "Action" in statement and "NotAction" in statement:
+        fail("the statement has both Action and NotAction; keep exactly one of them", where, "NotAction")
+    if "Resource" in statement and "NotResource" in statement:
+        fail("the statement has both Resource and NotResource; keep exactly one of them", where, "NotResource")
+    # Effect: the grammar takes any case, the legacy parser only "Allow" and "Deny".
     effect = statement.get("Effect")
     if effect is None:
         fail("the statement has no Effect; add \"Effect\": \"Allow\" or \"Effect\": \"Deny\"", where, "Effect")
+    if not isinstance(effect, str) or effect.lower() not in ("allow", "deny"):
+        fail(f"{effect!r} is not a valid Effect; use exactly \"Allow\" or \"Deny\"", where, "Effect")
     if effect not in ("Allow", "Deny"):
-        hint = " (Effect is case-sensitive)" if isinstance(effect, str) and effect.lower() in ("allow", "deny") \
-            else ""
-        fail(f"{effect!r} is not a valid Effect{hint}; use exactly \"Allow\" or \"Deny\"", where, "Effect")
+        found.add("legacy", LEGACY, f"{effect!r} is not a valid Effect (Effect is case-sensitive); use exactly "
+                  "\"Allow\" or \"Deny\"", where, "Effect")
+    for field in ("Action", "NotAction", "Resource", "NotResource"):
+        if field in statement:
+            _strings(statement[field], field, where, fail)
+    if "Sid" in statement and not isinstance(sid, str):
+        fail("Sid must be a string", where, "Sid")
+    if "Condition" in statement:
+        _validate_condition(statement["Condition"], variables, where, found)
+    # Sid
+    if isinstance(sid, str) and sid:
+        if kind != "resource" and not _IAM_SID.fullmatch(sid):
+            found.add("sid", "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the "
+                      "regular expression [0-9A-Za-z]*",
+                      f"Sid {sid!r} may only contain letters A-Z, a-z and digits 0-9 in IAM policies; "
+                      "remove spaces and punctuation", where, "Sid")
+        if sid in sids:
+            found.add("sid", "Statement IDs (SID) in a single policy must be unique.",
+                      f"Sid {sid!r} is already used by statement #{sids[sid]}; each Sid must be unique in a policy",
+                      where, "Sid")
+        sids.setdefault(sid, index)
     # Action / NotAction
-    has_action, has_not_action = "Action" in statement, "NotAction" in statement
-    if has_action and has_not_action:
-        fail("the statement has both Action and NotAction; keep exactly one of them", where, "NotAction")
-    if not has_action and not has_not_action:
-        fail("the statement has no Action; add \"Action\": \"service:Operation\" (or NotAction)", where, "Action")
-    field = "Action" if has_action else "NotAction"
-    for action in _strings(statement[field], field, where, fail):
-        _validate_action(action, field, kind, where, fail)
+    field = "Action" if "Action" in statement else "NotAction"
+    actions = _as_list(statement.get(field))
+    if not actions:
+        found.add("actions", "Policy statement must contain actions.",
+                  "the statement has no Action; add \"Action\": \"service:Operation\" (or NotAction)", where,
+                  "Action")
+    for action in actions or ():
+        _validate_action(action, field, kind, where, found)
     # Resource / NotResource
     has_resource, has_not_resource = "Resource" in statement, "NotResource" in statement
-    if has_resource and has_not_resource:
-        fail("the statement has both Resource and NotResource; keep exactly one of them", where, "NotResource")
-    if kind == "trust":
-        if has_resource or has_not_resource:
-            fail("a role trust policy must not have a Resource element: the resource is the role itself; "
-                 "remove it", where, "Resource" if has_resource else "NotResource")
-    elif kind in ("identity", "boundary", "session") and not (has_resource or has_not_resource):
-        fail("the statement has no Resource; add \"Resource\": \"arn:...\" (or \"*\"), or NotResource",
-             where, "Resource")
-    if has_resource or has_not_resource:
-        field = "Resource" if has_resource else "NotResource"
-        for resource in _strings(statement[field], field, where, fail):
-            _validate_resource(resource, field, where, fail)
+    field = "Resource" if has_resource else "NotResource"
+    for resource in _as_list(statement.get(field)) or ():
+        _validate_resource(resource, field, where, found)
+    if kind == "trust" and (has_resource or has_not_resource):
+        found.add("kind", f"Has prohibited field {field}",
+                  "a role trust policy must not have a Resource element: the resource is the role itself; "
+                  "remove it", where, field)
+    if kind in _IDENTITY_KINDS and not _as_list(statement.get(field)):
+        found.add("kind", "Policy statement must contain resources.",
+                  "the statement has no Resource; add \"Resource\": \"arn:...\" (or \"*\"), or NotResource",
+                  where, "Resource")
     # Principal / NotPrincipal
     has_principal, has_not_principal = "Principal" in statement, "NotPrincipal" in statement
-    if kind in ("identity", "boundary", "session") and (has_principal or has_not_principal):
+    field = "Principal" if has_principal or not has_not_principal else "NotPrincipal"
+    if kind in _IDENTITY_KINDS and (has_principal or has_not_principal):
         what = {"identity": "an identity-based policy", "boundary": "a permissions boundary",
                 "session": "a session policy"}[kind]
-        fail(f"{what} must not name a Principal: it applies to the identity it is attached to; remove the element "
-             "(Principal belongs in resource-based policies and role trust policies)",
-             where, "Principal" if has_principal else "NotPrincipal")
+        found.add("kind", "Policy document should not specify a principal.",
+                  f"{what} must not name a Principal: it applies to the identity it is attached to; remove the "
+                  "element (Principal belongs in resource-based policies and role trust policies)", where, field)
     if kind in ("resource", "trust"):
         if has_principal and has_not_principal:
             fail("the statement has both Principal and NotPrincipal; keep exactly one", where, "NotPrincipal")
         if not (has_principal or has_not_principal):
             what = "a role trust policy" if kind == "trust" else "a resource-based policy"
-            fail(f"{what} must say who it applies to: add \"Principal\", for example "
-                 "{\"Service\": \"ecs-tasks.amazonaws.com\"} or {\"AWS\": \"arn:aws:iam::123456789012:root\"}",
-                 where, "Principal")
-        field = "Principal" if has_principal else "NotPrincipal"
-        _validate_principal(statement[field], field, where, fail)
-    # Condition
-    if "Condition" in statement:
-        try:
-            compile_condition(statement["Condition"], variables)
-        except ValueError as exc:
-            fail(str(exc), where, "Condition")
+            # IAM passes on the words of its policy library here; S3 answers for a bucket policy in its own.
+            message = ("Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: The passed in "
+                       "policy has a statement with no principals!") if kind == "trust" else \
+                "Missing required field Principal"
+            found.add("kind", message,
+                      f"{what} must say who it applies to: add \"Principal\", for example "
+                      "{\"Service\": \"ecs-tasks.amazonaws.com\"} or {\"AWS\": \"arn:aws:iam::123456789012:root\"}",
+                      where, "Principal")
+        else:
+            _validate_principal(statement[field], field, kind, where, found)
+
+
+def _validate_condition(block, variables: bool, where, found: _Found) -> None:
+    if not isinstance(block, dict):
+        found.syntax("Condition must be an object of the form {\"Operator\": {\"context-key\": \"value\"}}",
+                     where, "Condition")
+    for operator, pairs in block.items():
+        if not isinstance(pairs, dict):
+            found.syntax(f"{operator} must map context keys to values, e.g. {{\"{operator}\": "
+                         "{\"aws:PrincipalTag/team\": \"blue\"}}", where, "Condition")
+        for key, value in pairs.items():
+            for v in value if isinstance(value, list) else [value]:
+                if not isinstance(v, (str, bool, int, float)):
+                    found.syntax(f"{operator} {key}: {v!r} is not a string, number or boolean", where,
+                                 "Condition")
+    try:
+        compile_condition(block, variables)
+    except ConditionValueError as exc:
+        # Of the values a policy gives, IAM's legacy parser reads the dates; the rest it reports as syntax errors.
+        operator = str(exc).split(" ", 1)[0]
+        stage = LEGACY if "Date" in operator else SYNTAX
+        if stage == LEGACY:
+            found.add("legacy", LEGACY, str(exc), where, "Condition")
+        else:
+            found.syntax(str(exc), where, "Condition")
+    except ValueError as exc:
+        found.syntax(str(exc), where, "Condition")
 
 
 def _strings(value, field, where, fail) -> list:
     values = value if isinstance(value, list) else [value]
-    if not values:
-        fail(f"{field} is an empty list; give at least one value", where, field)
     for v in values:
-        if not isinstance(v, str) or not v:
-            fail(f"{field} values must be non-empty strings, found {v!r}", where, field)
+        if not isinstance(v, str):
+            fail(f"{field} values must be strings, found {v!r}", where, field)
     return values
 
 
-def _validate_action(action: str, field: str, kind: str, where, fail) -> None:
-    if action != "*" and not _ACTION.fullmatch(action):
-        fail(f"{action!r} is not an action; write it as \"service:Operation\", e.g. \"s3:GetObject\" or "
-             "\"s3:Get*\" (wildcards * and ? are allowed)", where, field)
+def _validate_action(action: str, field: str, kind: str, where, found: _Found) -> None:
+    if action != "*":
+        parts = action.split(":")
+        if len(parts) == 1:
+            found.add("vendor", "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+                      f"{action!r} is not an action; write it as \"service:Operation\", e.g. \"s3:GetObject\" or "
+                      "\"s3:Get*\" (wildcards * and ? are allowed)", where, field)
+            return
+        if len(parts) > 2:
+            found.add("vendor", "Actions/Condition can contain only one colon.",
+                      f"{action!r} has more than one colon; an action is \"service:Operation\"", where, field)
+            return
+        if parts[0] != "*" and not _VENDOR.fullmatch(parts[0]):
+            found.add("vendor", f"Vendor {parts[0]} is not valid",
+                      f"{parts[0]!r} is not a service prefix; prefixes are letters, digits, '-' and '.', such as "
+                      "s3, iam or ecs-tasks", where, field)
+            return
     if kind == "trust":
         lowered = action.lower()
         allowed = lowered in _TRUST_LOWER or (
             lowered.startswith("sts:") and ("*" in lowered or "?" in lowered)
             and any(Glob((("lit", lowered),))(a) for a in _TRUST_LOWER))
         if not allowed:
-            fail(f"{action!r} cannot appear in a role trust policy; a trust policy only says who may assume the "
-                 f"role, with actions such as {', '.join(TRUST_ACTIONS)}", where, field)
+            found.add("kind", "AssumeRole policy may only specify STS AssumeRole actions.",
+                      f"{action!r} cannot appear in a role trust policy; a trust policy only says who may assume "
+                      f"the role, with actions such as {', '.join(TRUST_ACTIONS)}", where, field)
 
 
-def _validate_resource(resource: str, field: str, where, fail) -> None:
+def _validate_resource(resource: str, field: str, where, found: _Found) -> None:
+    """A Resource value as IAM reads it: "*", or text with at least a partition after the first colon."""
     if resource == "*":
         return
-    # Count colons outside policy variables: ${aws:username} contains one of its own.
+    how = ("a resource is \"*\" or an ARN such as arn:aws:s3:::bucket/key "
+           "(arn:partition:service:region:account:resource)")
+    _, colon, rest = resource.partition(":")
+    if not colon:
+        found.add("resource", f'Resource {resource} must be in ARN format or "*".',
+                  f"{resource!r} is not an ARN; {how}", where, field)
+        return
+    partition, colon, rest = rest.partition(":")
+    if partition != "*" and partition not in PARTITIONS:
+        pieces = rest.split(":")
+        shown = [pieces[0] if pieces[0] != "" or len(pieces) > 1 else "*"]
+        shown += [pieces[i] if len(pieces) > i else "*" for i in (1, 2)]
+        shown.append(":".join(pieces[3:]) if len(pieces) > 3 else "*")
+        found.add("resource", f'Partition "{partition}" is not valid for resource "arn:{partition}:'
+                  f'{":".join(shown)}".',
+                  f"{partition!r} is not a partition (aws, aws-cn, aws-us-gov...); {how}", where, field)
+        return
+    if not colon:
+        found.add("resource", "Resource vendor must be fully qualified and cannot contain regexes.",
+                  f"{resource!r} stops before the service; {how}", where, field)
+        return
+    service, _, region_and_rest = rest.partition(":")
+    region, _, account_and_rest = region_and_rest.partition(":")
+    resource_id = account_and_rest.partition(":")[2]
+    if service == "iam" and region:
+        found.add("resource", f"IAM resource {resource} cannot contain region information.",
+                  "IAM is global: leave the region empty, as in arn:aws:iam::123456789012:role/Name", where, field)
+        return
+    if service == "s3" and region and not resource_id.startswith("accesspoint/"):
+        found.add("resource", f"Resource {resource} can not contain region information.",
+                  "a bucket or object ARN has no region: arn:aws:s3:::bucket/key", where, field)
+        return
+    type_part = resource_id.split("/", 1)[0]
+    if service == "iam" and not resource_id.startswith(_IAM_RESOURCE_TYPES) and not (
+            "*" in type_part or "?" in type_part):
+        found.add("resource", 'IAM resource path must either be "*" or start with '
+                  + ", ".join(_IAM_RESOURCE_TYPES) + ".",
+                  "after the account, an IAM ARN names the type of thing first, as in role/Name or user/Name",
+                  where, field)
+        return
+    # The legacy parser: a short ARN is read only when it has no empty part, and every ARN needs a service.
     bare = re.sub(r"\$\{[^}]*\}", "x", resource)
-    if not bare.startswith("arn:") or bare.count(":") < 5:
-        fail(f"{resource!r} is not an ARN; a resource is \"*\" or an ARN such as arn:aws:s3:::bucket/key "
-             "(arn:partition:service:region:account:resource)", where, field)
+    pieces = bare.split(":")
+    if (bare.count(":") < 5 and "::" in bare) or len(pieces) < 3 or pieces[2] == "":
+        found.add("legacy", LEGACY, f"{resource!r} is cut short: an ARN with empty parts (such as the region "
+                  f"and account of arn:aws:s3:::bucket) needs all six parts; {how}", where, field)
 
 
-def _validate_principal(element, field, where, fail) -> None:
+def _validate_principal(element, field, kind, where, found: _Found) -> None:
     if element == "*":
         return
     if not isinstance(element, dict) or not element:
-        fail(f"{field} must be \"*\" or an object such as {{\"AWS\": \"arn:aws:iam::123456789012:root\"}} or "
-             "{\"Service\": \"ec2.amazonaws.com\"}", where, field)
+        found.syntax(f"{field} must be \"*\" or an object such as {{\"AWS\": \"arn:aws:iam::123456789012:root\"}} "
+                     "or {\"Service\": \"ec2.amazonaws.com\"}", where, field)
     for key, values in element.items():
         values = values if isinstance(values, list) else [values]
         if not values:
-            fail(f"{field} {key} is an empty list; name at least one principal", where, field)
+            found.syntax(f"{field} {key} is an empty list; name at least one principal", where, field)
         for value in values:
             problem = validate_principal_value(key, value)
             if problem:
-                fail(problem, where, field)
+                # IAM names the principal it could not accept; S3 says only that one of them is invalid.
+                message = "Invalid principal in policy" if kind == "resource" else \
+                    f'Invalid principal in policy: "{str(key).upper()}":{json.dumps(value)}'
+                found.add("kind", message, problem, where, field)

@@ -143,6 +143,10 @@ def _run(policy: Policy, label: str, ptype: str, request: Request, who: Caller, 
          boundary_attached: bool = False) -> None:
     """Test every statement of a policy, sorting them into ``allow``, ``deny`` and ``misses`` (Allows that failed)."""
     context = request._context
+    for index, what in policy.unreadable:
+        left_out = "the whole document" if index is None else "it"
+        misses.append(StatementResult(label, ptype, None, index if index is not None else 0, "Unreadable",
+                                      [f"could not be read, so {left_out} was left out: {what}"]))
     for st in policy.statements:
         ok, note = st.match_action(request._action_lower, request.action)
         if not ok:

@@ -2,7 +2,10 @@
 
 The gatehouse knows nothing about any one service. For every call it looks up the service's table here (by the
 SigV4 signing name) and the operation's entry in it; the entry turns the call's parameters into the checks IAM
-would make. Adding a service is adding a module with a ``TABLE``, not a branch in the gatehouse.
+would make. Most entries come from the Service Authorization Reference as data (``reference.py``); a table writes
+by hand only the operations whose authorisation differs from their name or needs more than the data gives, and the
+service-wide facts the data leaves out (which parameter fills an ARN variable of another name, a service's resource
+policy). Adding a service is adding a module with a ``TABLE``, not a branch in the gatehouse.
 
 An entry (``Rule``) describes, in AWS's terms from the Service Authorization Reference:
 
@@ -18,16 +21,21 @@ An entry (``Rule``) describes, in AWS's terms from the Service Authorization Ref
   malformed document is refused the way IAM refuses it before anything is stored;
 * ``always_allowed``: calls no IAM policy can refuse (sts:GetCallerIdentity);
 * ``validate``: the service's own checks of a parameter that moto lets through, as ``(code, message)`` when the
-  call is refused (IAM's range for ``MaxSessionDuration``, say).
+  call is refused (IAM's range for ``MaxSessionDuration``, say);
+* ``reference``: for an entry read from the reference, what the data said (``reference.Derivation``): the
+  resource types, where each ARN variable is filled from, and which are always ``*``.
+
+A table's ``rules`` are whole hand-written entries (an operation authorised under another action's name); its
+``extras`` add ``also``, ``documents`` or ``validate`` to the entry the reference gives an operation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
-__all__ = ["Rule", "Check", "Call", "ResourcePolicy", "ServiceTable", "table_for", "TABLES", "arn_or",
-           "as_list", "document"]
+__all__ = ["Rule", "Extra", "Check", "Call", "ResourcePolicy", "ServiceTable", "table_for", "services_run", "TABLES",
+           "arn_or", "as_list", "document"]
 
 
 @dataclass
@@ -77,6 +85,7 @@ class Rule:
     documents: tuple = ()
     always_allowed: bool = False
     validate: Optional[Callable[[Call], Optional[tuple]]] = None
+    reference: Any = None    # for a rule read from the Service Authorization Reference: what the data said
 
     def policy_documents(self, call: Call) -> list:
         """``(text, kind, name)`` of every policy document this call would store or apply."""
@@ -96,6 +105,16 @@ class Rule:
         return out
 
 
+@dataclass(frozen=True)
+class Extra:
+    """What an operation needs beyond the authorisation the reference gives it: more checks (``iam:PassRole``), the
+    policy documents it carries, the service's own validation of a parameter. See ``Rule`` for each field."""
+
+    also: Optional[Callable[[Call], list]] = None
+    documents: tuple = ()
+    validate: Optional[Callable[[Call], Optional[tuple]]] = None
+
+
 @dataclass
 class ServiceTable:
     """A service's rules and how it answers: its protocol's error shapes and its words for a refusal."""
@@ -106,9 +125,37 @@ class ServiceTable:
     rules: dict
     denied_code: str = "AccessDenied"
     malformed_code: str = "MalformedPolicyDocument"
+    # For the rules read from the reference: ARN variables filled by a rule rather than by the parameter of the
+    # same name, condition keys whose value needs more than a parameter, each resource type's aws:ResourceTag keys,
+    # and the resource-based policy that has a say on every call (S3's bucket policy).
+    variables: dict = field(default_factory=dict)
+    condition_keys: dict = field(default_factory=dict)
+    resource_tags: dict = field(default_factory=dict)
+    resource_policy: Optional[Callable[[Call], Optional[ResourcePolicy]]] = None
+    extras: dict = field(default_factory=dict)    # operation -> Extra, added to the reference's rule
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rule(self, operation: str) -> Optional[Rule]:
-        return self.rules.get(operation)
+        """The hand-written entry for ``operation``, else the one the Service Authorization Reference gives."""
+        found = self.rules.get(operation)
+        if found is not None:
+            return found
+        if operation not in self._derived:
+            from .reference import derive
+
+            derived = derive(self, operation)
+            extra = self.extras.get(operation)
+            if derived is not None and extra is not None:
+                derived = replace(derived, also=extra.also, documents=extra.documents, validate=extra.validate)
+            self._derived[operation] = derived
+        return self._derived[operation]
+
+    @property
+    def name(self) -> str:
+        """AWS's name for the service, as the Service Authorization Reference spells it."""
+        from .reference import service_name
+
+        return service_name(self.prefix)
 
 
 def document(param: str, kind: str, name: str = "") -> Callable[[Call], list]:
@@ -139,10 +186,10 @@ def arn_or(value: str, template: str, call: Call, **extra: str) -> str:
 
 
 def _load() -> dict:
-    from . import ec2, ecr, ecs, iam, logs, s3, sts
+    from . import ec2, ecr, ecs, iam, logs, s3, ssm, sts
 
     tables = {}
-    for module in (iam, sts, s3, ec2, ecs, ecr, logs):
+    for module in (iam, sts, s3, ec2, ecs, ecr, logs, ssm):
         tables[module.TABLE.signing_name] = module.TABLE
     return tables
 
@@ -154,3 +201,10 @@ def table_for(signing_name: str) -> Optional[ServiceTable]:
     if not TABLES:
         TABLES.update(_load())
     return TABLES.get(signing_name)
+
+
+def services_run() -> list:
+    """The services the sandbox runs, as ``(signing name, AWS's name)``."""
+    if not TABLES:
+        TABLES.update(_load())
+    return [(name, table.name) for name, table in TABLES.items()]

@@ -1,5 +1,8 @@
 """EC2's operations as EC2 authorises them: instances by ARN, describes on ``*``, iam:PassRole for an instance profile.
 
+Most operations are as the Service Authorization Reference says (``reference.py``), with ``ec2:Region`` and the
+request's tags as condition keys; the entries here are the ones that need more.
+
 Launching an instance with an instance profile, or attaching one to a running instance, hands the profile's role to
 EC2: AWS then also checks ``iam:PassRole`` on that role with ``iam:PassedToService`` = ``ec2.amazonaws.com``.
 ``RunInstances`` is authorised on the new instance (``instance/*``) and on its image, the two resource types every
@@ -59,6 +62,8 @@ def _pass_instance_profile_role(call: Call) -> list:
 
 
 def _rules() -> dict:
+    """The launches and associations that hand a role to EC2, and the calls whose resources the reference cannot
+    name from the parameters (an association id, a list of ids of any kind)."""
     rules = {}
 
     def add(operations, resources, **kw):
@@ -71,18 +76,13 @@ def _rules() -> dict:
     add("ReplaceIamInstanceProfileAssociation", _association_instance, context=_instance_profile_context,
         also=_pass_instance_profile_role)
     add("DisassociateIamInstanceProfile", _association_instance)
-    add("TerminateInstances StopInstances StartInstances RebootInstances ModifyInstanceAttribute "
-        "GetConsoleOutput", _instances)
     add("CreateTags DeleteTags", _tagged)
-    add("CreateKeyPair DeleteKeyPair", lambda call: [_arn(call, "key-pair", call.param("KeyName", "*"))])
-    add("CreateSecurityGroup", lambda call: [_arn(call, "security-group", "*")])
-    add("AuthorizeSecurityGroupIngress AuthorizeSecurityGroupEgress RevokeSecurityGroupIngress DeleteSecurityGroup",
-        lambda call: [_arn(call, "security-group", call.param("GroupId", "*"))])
-    add("DescribeInstances DescribeInstanceStatus DescribeInstanceAttribute DescribeIamInstanceProfileAssociations "
-        "DescribeImages DescribeVpcs DescribeSubnets DescribeSecurityGroups DescribeKeyPairs DescribeTags "
-        "DescribeRegions DescribeAvailabilityZones DescribeInstanceTypes DescribeAccountAttributes", None)
     return rules
 
 
 TABLE = ServiceTable(signing_name="ec2", model_name="ec2", prefix="ec2", rules=_rules(),
-                     denied_code="UnauthorizedOperation")
+                     denied_code="UnauthorizedOperation",
+                     # EC2's parameters name a security group GroupId and a key pair KeyName.
+                     variables={"SecurityGroupId": lambda call: call.param("GroupId") or call.param("GroupIds"),
+                                "KeyPairName": lambda call: call.param("KeyName")},
+                     condition_keys={"ec2:Region": lambda call: call.region})

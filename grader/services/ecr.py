@@ -8,13 +8,7 @@ resource-based policy.
 
 from __future__ import annotations
 
-from . import Call, ResourcePolicy, Rule, ServiceTable, as_list
-
-
-def _repository(call: Call) -> list:
-    registry = call.param("registryId", call.account)
-    names = as_list(call.param("repositoryName")) or as_list(call.param("repositoryNames")) or ["*"]
-    return [f"arn:{call.partition}:ecr:{call.region}:{registry}:repository/{name}" for name in names]
+from . import Call, Extra, ResourcePolicy, ServiceTable
 
 
 def _repository_policy(call: Call) -> ResourcePolicy:
@@ -23,22 +17,15 @@ def _repository_policy(call: Call) -> ResourcePolicy:
                           f"repository policy of {name}")
 
 
-def _rules() -> dict:
-    rules = {"GetAuthorizationToken": Rule("ecr:GetAuthorizationToken"),
-             "DescribeRegistry": Rule("ecr:DescribeRegistry")}
-    for operation in ("BatchGetImage GetDownloadUrlForLayer BatchCheckLayerAvailability DescribeImages ListImages "
-                      "PutImage InitiateLayerUpload UploadLayerPart CompleteLayerUpload BatchDeleteImage "
-                      "CreateRepository DeleteRepository SetRepositoryPolicy GetRepositoryPolicy "
-                      "DeleteRepositoryPolicy DescribeRepositories TagResource ListTagsForResource").split():
-        rules[operation] = Rule(f"ecr:{operation}", _repository, resource_policy=_repository_policy)
-    rules["SetRepositoryPolicy"].documents = (_policy_text,)
-    return rules
-
-
 def _policy_text(call: Call) -> list:
     text = call.params.get("policyText")
     return [(text, "resource", "repository policy")] if text is not None else []
 
 
-TABLE = ServiceTable(signing_name="ecr", model_name="ecr", prefix="ecr", rules=_rules(),
-                     denied_code="AccessDeniedException", malformed_code="InvalidParameterException")
+TABLE = ServiceTable(signing_name="ecr", model_name="ecr", prefix="ecr", rules={},
+                     # A repository policy is validated before it is stored.
+                     extras={"SetRepositoryPolicy": Extra(documents=(_policy_text,))},
+                     denied_code="AccessDeniedException", malformed_code="InvalidParameterException",
+                     # A repository's ARN names its registry, which a call may name (registryId).
+                     variables={"Account": lambda call: call.param("registryId", call.account)},
+                     resource_policy=_repository_policy)

@@ -27,24 +27,8 @@ def _cluster(call: Call) -> list:
     return [_cluster_arn(call)]
 
 
-def _clusters(call: Call) -> list:
-    names = as_list(call.param("clusters")) or ["default"]
-    return [arn_or(name, _BASE + "cluster/{name}", call) for name in names]
-
-
 def _on_cluster(call: Call) -> dict:
     return {"ecs:cluster": _cluster_arn(call)}
-
-
-def _in_cluster(kind: str, param: str):
-    """Container instances and tasks are named by id or ARN; their ARNs carry the cluster's name."""
-
-    def resources(call: Call) -> list:
-        ids = as_list(call.param(param)) or ["*"]
-        template = _BASE + kind + "/{cluster}/{name}"
-        return [arn_or(i, template, call, cluster=_cluster_name(call)) for i in ids]
-
-    return resources
 
 
 def _task_definition(call: Call) -> list:
@@ -68,50 +52,47 @@ def _pass_task_roles(call: Call) -> list:
     return _pass_roles(call, roles)
 
 
-def _services(call: Call) -> list:
-    names = as_list(call.param("services")) or as_list(call.param("service")) or \
-        as_list(call.param("serviceName")) or ["*"]
-    return [arn_or(n, _BASE + "service/{cluster}/{name}", call, cluster=_cluster_name(call)) for n in names]
-
-
-def _tagged(call: Call) -> list:
-    return [call.param("resourceArn", "*")]
-
-
 def _rules() -> dict:
+    """Roles handed to ECS (iam:PassRole), and the listings AWS authorises otherwise than the reference writes."""
     rules = {}
-
-    def add(operations, resources, **kw):
-        for operation in operations.split():
-            rules[operation] = Rule(f"ecs:{operation}", resources, **kw)
-
-    add("CreateCluster ListClusters DiscoverPollEndpoint RegisterTaskDefinition DeregisterTaskDefinition "
-        "DescribeTaskDefinition ListTaskDefinitions ListTaskDefinitionFamilies ListAccountSettings "
-        "PutAccountSetting CreateCapacityProvider DescribeCapacityProviders", None)
     rules["RegisterTaskDefinition"] = Rule("ecs:RegisterTaskDefinition", also=_pass_registered_roles)
-    add("DeleteCluster UpdateCluster UpdateClusterSettings PutClusterCapacityProviders RegisterContainerInstance "
-        "DeregisterContainerInstance ListContainerInstances SubmitTaskStateChange SubmitContainerStateChange "
-        "SubmitAttachmentStateChanges ListServices", _cluster)
-    add("DescribeClusters", _clusters)
-    add("DescribeContainerInstances UpdateContainerAgent UpdateContainerInstancesState PutAttributes "
-        "DeleteAttributes", _in_cluster("container-instance", "containerInstances"), context=_on_cluster)
-    rules["UpdateContainerAgent"] = Rule("ecs:UpdateContainerAgent", _in_cluster("container-instance",
-                                         "containerInstance"), context=_on_cluster)
-    add("RunTask", _task_definition, context=_on_cluster, also=_pass_task_roles)
+    rules["RunTask"] = Rule("ecs:RunTask", _task_definition, context=_on_cluster, also=_pass_task_roles)
     rules["StartTask"] = Rule("ecs:StartTask", _task_definition, also=_pass_task_roles, context=lambda call: {
         "ecs:cluster": _cluster_arn(call),
         "ecs:container-instances": [arn_or(i, _BASE + "container-instance/{cluster}/{name}", call,
                                            cluster=_cluster_name(call))
                                     for i in as_list(call.param("containerInstances"))]})
-    add("DescribeTasks", _in_cluster("task", "tasks"), context=_on_cluster)
-    add("StopTask", _in_cluster("task", "task"), context=_on_cluster)
     # The Service Authorization Reference puts ListTasks on container instances; in practice AWS authorises it
     # on "*" narrowed by ecs:cluster, which is what policies for it are written against.
-    add("ListTasks", None, context=_on_cluster)
-    add("CreateService UpdateService DeleteService DescribeServices", _services, context=_on_cluster)
-    add("TagResource UntagResource ListTagsForResource", _tagged)
+    rules["ListTasks"] = Rule("ecs:ListTasks", None, context=_on_cluster)
+    rules["ListServices"] = Rule("ecs:ListServices", _cluster)
     return rules
 
 
+def _family(call: Call):
+    reference = call.param("taskDefinition") or call.param("familyPrefix") or call.param("family")
+    if not reference:
+        return None
+    return reference if reference.startswith("arn:") else reference.split(":", 1)[0]
+
+
+def _revision(call: Call):
+    reference = call.param("taskDefinition") or ""
+    return reference.split(":", 1)[1] if ":" in reference and not reference.startswith("arn:") else None
+
+
 TABLE = ServiceTable(signing_name="ecs", model_name="ecs", prefix="ecs", rules=_rules(),
-                     denied_code="AccessDeniedException")
+                     denied_code="AccessDeniedException",
+                     # ECS names resources by name, id or ARN, in parameters named after the kind of resource.
+                     variables={"ClusterName": lambda call: [c.rsplit("/", 1)[-1] for c in as_list(call.param("clusters"))]
+                                or _cluster_name(call),
+                                "ContainerInstanceId": lambda call: call.param("containerInstance")
+                                or call.param("containerInstances"),
+                                "TaskId": lambda call: call.param("task") or call.param("tasks"),
+                                "ServiceName": lambda call: call.param("service") or call.param("services")
+                                or call.param("serviceName"),
+                                "CapacityProviderName": lambda call: call.param("name")
+                                or call.param("capacityProvider") or call.param("capacityProviders"),
+                                "TaskDefinitionFamilyName": _family,
+                                "TaskDefinitionRevisionNumber": _revision},
+                     condition_keys={"ecs:cluster": lambda call: _cluster_arn(call)})

@@ -1,14 +1,15 @@
 """IAM's operations as IAM authorises them: roles, policies, instance profiles, users and groups.
 
 Resource ARNs follow the Service Authorization Reference: ``arn:aws:iam::<account>:role/<path><name>`` and the like,
-with the path of the existing role (or of the one being created). Attaching, detaching and boundaries carry
-``iam:PolicyARN`` and ``iam:PermissionsBoundary``; ``AddRoleToInstanceProfile`` also needs ``iam:PassRole`` on the
-role, as the IAM API reference says.
+with the path of the existing role (or of the one being created). Every operation is authorised as the Service
+Authorization Reference says (``reference.py``), with ``iam:PolicyARN``, ``iam:PermissionsBoundary`` and a role's
+tags as condition keys; the entries here add what the reference does not say: the documents a call carries,
+``MaxSessionDuration``'s range, and ``iam:PassRole`` on the role ``AddRoleToInstanceProfile`` hands over.
 """
 
 from __future__ import annotations
 
-from . import Call, Check, Rule, ServiceTable, document
+from . import Call, Check, Extra, ServiceTable, document
 
 
 def _role(call: Call) -> list:
@@ -42,26 +43,6 @@ def _role_tags(call: Call) -> dict:
     return call.state.role_resource_tags(call.param("RoleName"))
 
 
-def _policy_arn(call: Call) -> dict:
-    return {"iam:PolicyARN": call.param("PolicyArn")}
-
-
-def _boundary(call: Call) -> dict:
-    return {"iam:PermissionsBoundary": call.param("PermissionsBoundary")}
-
-
-def _request_tags(call: Call) -> dict:
-    tags = call.param("Tags") or []
-    context = {f"aws:RequestTag/{t.get('Key')}": t.get("Value", "") for t in tags if isinstance(t, dict)}
-    if tags:
-        context["aws:TagKeys"] = [t.get("Key") for t in tags if isinstance(t, dict)]
-    return context
-
-
-def _both(*parts):
-    return lambda call: {k: v for part in parts for k, v in part(call).items()}
-
-
 def _max_session_duration(call: Call):
     """IAM's range for a role's MaxSessionDuration: one to twelve hours, in seconds (moto stores any number)."""
     value = call.param("MaxSessionDuration")
@@ -83,54 +64,36 @@ def _pass_role_for_instance_profile(call: Call) -> list:
     return [Check("iam:PassRole", call.state.role_arn(call.param("RoleName", "*")))]
 
 
-def _rules() -> dict:
-    rules = {}
-
-    def add(operations, resources, **kw):
-        for operation in operations.split():
-            rules[operation] = Rule(f"iam:{operation}", resources, **kw)
-
-    # Roles
-    add("CreateRole", _role, context=_both(_boundary, _request_tags), validate=_max_session_duration,
-        documents=(document("AssumeRolePolicyDocument", "trust", "trust policy"), _boundary_document))
-    add("UpdateAssumeRolePolicy", _role, context=_role_tags,
-        documents=(document("PolicyDocument", "trust", "trust policy"),))
-    add("PutRolePolicy", _role, context=_role_tags, documents=(document("PolicyDocument", "identity"),))
-    add("AttachRolePolicy DetachRolePolicy", _role, context=_both(_role_tags, _policy_arn))
-    add("PutRolePermissionsBoundary", _role, context=_both(_role_tags, _boundary), documents=(_boundary_document,))
-    add("TagRole", _role, context=_both(_role_tags, _request_tags))
-    add("UpdateRole", _role, context=_role_tags, validate=_max_session_duration)
-    add("GetRole DeleteRole UpdateRoleDescription GetRolePolicy DeleteRolePolicy ListRolePolicies "
-        "ListAttachedRolePolicies ListInstanceProfilesForRole UntagRole ListRoleTags DeleteRolePermissionsBoundary",
-        _role, context=_role_tags)
-    add("ListRoles ListPolicies ListInstanceProfiles ListUsers ListGroups GetAccountAuthorizationDetails "
-        "GetAccountSummary ListAccountAliases GetAccountPasswordPolicy GetCredentialReport "
-        "GenerateCredentialReport", None)
-    # Instance profiles
-    add("CreateInstanceProfile", _instance_profile, context=_request_tags)
-    add("AddRoleToInstanceProfile", _instance_profile, also=_pass_role_for_instance_profile)
-    add("GetInstanceProfile DeleteInstanceProfile RemoveRoleFromInstanceProfile TagInstanceProfile "
-        "UntagInstanceProfile ListInstanceProfileTags", _instance_profile)
-    # Managed policies
-    add("CreatePolicy", _policy, context=_request_tags, documents=(document("PolicyDocument", "identity"),))
-    add("CreatePolicyVersion", _policy, documents=(document("PolicyDocument", "identity"),))
-    add("GetPolicy DeletePolicy GetPolicyVersion DeletePolicyVersion ListPolicyVersions SetDefaultPolicyVersion "
-        "ListEntitiesForPolicy TagPolicy UntagPolicy ListPolicyTags", _policy)
-    # Users
-    add("CreateUser", _user, context=_both(_boundary, _request_tags), documents=(_boundary_document,))
-    add("PutUserPolicy", _user, documents=(document("PolicyDocument", "identity"),))
-    add("AttachUserPolicy DetachUserPolicy", _user, context=_policy_arn)
-    add("PutUserPermissionsBoundary", _user, context=_boundary, documents=(_boundary_document,))
-    add("GetUser DeleteUser UpdateUser GetUserPolicy DeleteUserPolicy ListUserPolicies ListAttachedUserPolicies "
-        "CreateAccessKey DeleteAccessKey UpdateAccessKey ListAccessKeys TagUser UntagUser ListUserTags "
-        "ListGroupsForUser DeleteUserPermissionsBoundary CreateLoginProfile GetLoginProfile DeleteLoginProfile",
-        _user)
-    # Groups
-    add("PutGroupPolicy", _group, documents=(document("PolicyDocument", "identity"),))
-    add("AttachGroupPolicy DetachGroupPolicy", _group, context=_policy_arn)
-    add("CreateGroup GetGroup DeleteGroup GetGroupPolicy DeleteGroupPolicy ListGroupPolicies "
-        "ListAttachedGroupPolicies AddUserToGroup RemoveUserFromGroup", _group)
-    return rules
+def _extras() -> dict:
+    """Only what the reference cannot say: the documents a call carries, IAM's own ranges, iam:PassRole."""
+    identity = (document("PolicyDocument", "identity"),)
+    return {
+        "CreateRole": Extra(validate=_max_session_duration,
+                            documents=(document("AssumeRolePolicyDocument", "trust", "trust policy"),
+                                       _boundary_document)),
+        "UpdateAssumeRolePolicy": Extra(documents=(document("PolicyDocument", "trust", "trust policy"),)),
+        "UpdateRole": Extra(validate=_max_session_duration),
+        "PutRolePermissionsBoundary": Extra(documents=(_boundary_document,)),
+        "PutUserPermissionsBoundary": Extra(documents=(_boundary_document,)),
+        "CreateUser": Extra(documents=(_boundary_document,)),
+        "PutRolePolicy": Extra(documents=identity),
+        "PutUserPolicy": Extra(documents=identity),
+        "PutGroupPolicy": Extra(documents=identity),
+        "CreatePolicy": Extra(documents=identity),
+        "CreatePolicyVersion": Extra(documents=identity),
+        # The IAM API reference: AddRoleToInstanceProfile also needs iam:PassRole on the role.
+        "AddRoleToInstanceProfile": Extra(also=_pass_role_for_instance_profile),
+    }
 
 
-TABLE = ServiceTable(signing_name="iam", model_name="iam", prefix="iam", rules=_rules())
+TABLE = ServiceTable(signing_name="iam", model_name="iam", prefix="iam", rules={}, extras=_extras(),
+                     # IAM's ARNs carry the path of the existing entity (or of the one being created), so each is
+                     # looked up whole; a value that is an ARN stands for the whole ARN.
+                     variables={"RoleNameWithPath": lambda call: _role(call)[0],
+                                "UserNameWithPath": lambda call: _user(call)[0],
+                                "GroupNameWithPath": lambda call: _group(call)[0],
+                                "InstanceProfileNameWithPath": lambda call: _instance_profile(call)[0],
+                                "PolicyNameWithPath": lambda call: _policy(call)[0],
+                                "OidcProviderName": lambda call: call.param("OpenIDConnectProviderArn"),
+                                "SamlProviderName": lambda call: call.param("SAMLProviderArn")},
+                     resource_tags={"role": _role_tags})
