@@ -25,6 +25,32 @@ HERE = Path(__file__).resolve().parent
 ASSIGNMENTS = ("a01_community_protocol", "a02_delivery_rules", "a03_badges", "a04_two_layers_capstone")
 
 
+def _repository_url() -> str:
+    """The book's repository, from _config.yml (a fork sets it there once, for the launch buttons too)."""
+    import re
+
+    config = (HERE.parent / "_config.yml").read_text(encoding="utf-8")
+    match = re.search(r"^repository:\n(?:[ ]+#.*\n)*[ ]+url:[ ]*(\S+)", config, re.M)
+    if not match:
+        raise ValueError("_config.yml: no repository.url, which the exercises name as where to install the engine from")
+    return match.group(1)
+
+
+# Prepended to each assignment's first code cell: a learner who downloaded the notebook and runs it where the engine
+# is not installed reads what to install, and no traceback.
+ENGINE_CHECK = """try:  # the book's engine; if this Python lacks it, say how to install it
+    from grader import sandbox
+except ImportError as missing:
+    class EngineMissing(Exception):
+        def _render_traceback_(self):  # Jupyter shows the message alone
+            return [str(self)]
+    raise EngineMissing(
+        f"This exercise runs on the book's engine, which this kernel cannot import ({missing}).\\n"
+        "Install it into this kernel's Python with one command:\\n\\n"
+        '    %pip install "gated-community @ git+{url}"\\n\\n'
+        "then restart the kernel and run the notebook again from the top.") from None
+"""
+
 
 class Notebook:
     """The cells of one assignment, in order."""
@@ -71,6 +97,9 @@ class Notebook:
         self.cells.append(cell)
 
     def notebook(self) -> nbformat.NotebookNode:
+        first = next(cell for cell in self.cells if cell.cell_type == "code")
+        if not first.source.startswith(ENGINE_CHECK.splitlines()[0]):
+            first.source = ENGINE_CHECK.replace("{url}", _repository_url()) + "\n" + first.source
         nb = nbformat.v4.new_notebook(cells=self.cells)
         nb.metadata = {
             "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

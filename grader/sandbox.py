@@ -4,7 +4,9 @@
 with AWS's managed policies loaded. While it runs:
 
 * every botocore call is answered by moto, after passing through the sandbox's gates (the gatehouse is one);
-* the credentials are the sandbox's own: real ones in the environment or in ``~/.aws`` are never read;
+* the credentials are the sandbox's own: real ones in the environment or in ``~/.aws`` are never read. The reader
+  is the IAM user ``administrator`` with AWS's ``AdministratorAccess`` policy, judged by IAM like anyone else;
+  ``root_session()`` gives the account's root user, who behaves as AWS's root does;
 * any attempt to open a connection to an address other than loopback fails at once, naming the sandbox (AWS's
   link-local credential addresses are answered in the process instead: ``grader.aws.endpoints``);
 * ids come from a seeded generator, so a chapter prints the same role ids from build to build;
@@ -36,7 +38,12 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 ADMIN_ACCESS_KEY_ID = "AKIASANDBOXADMIN0001"
 ADMIN_SECRET_ACCESS_KEY = "sandbox/administrator/not-a-real-secret-key"
-ADMIN_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
+ADMIN_USER_NAME = "administrator"
+ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+ADMIN_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/{ADMIN_USER_NAME}"
+ROOT_ACCESS_KEY_ID = "AKIASANDBOXROOT00001"
+ROOT_SECRET_ACCESS_KEY = "sandbox/root/not-a-real-secret-key"
+ROOT_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
 DEFAULT_SEED = 20240611
 
 # Variables that could steer botocore towards real credentials or a real endpoint. All of them are removed while
@@ -103,11 +110,15 @@ def _point_refresh_clocks_at(now: Callable, original: Callable) -> dict:
     return saved
 
 
-def _admin_caller_identity(original: Callable) -> Callable:
-    """moto answers an unknown key as ``user/moto``; the sandbox's administrator is the account itself."""
+def _root_caller_identity(original: Callable) -> Callable:
+    """moto answers an unknown key as ``user/moto``; AWS answers the root user's key with the account itself.
+
+    AWS, GetCallerIdentity: for the root user, ``UserId`` is the account id and ``Arn`` is
+    ``arn:aws:iam::<account>:root``.
+    """
 
     def get_caller_identity(self, access_key_id: str, region: str):
-        if access_key_id == ADMIN_ACCESS_KEY_ID:
+        if access_key_id == ROOT_ACCESS_KEY_ID:
             return self.account_id, f"arn:aws:iam::{self.account_id}:root", self.account_id
         return original(self, access_key_id, region)
 
@@ -115,11 +126,60 @@ def _admin_caller_identity(original: Callable) -> Callable:
     return get_caller_identity
 
 
-def _install_admin_identity() -> None:
-    from moto.sts.models import STSBackend
+_administrators_made: set = set()
 
-    if not hasattr(STSBackend.get_caller_identity, "__wrapped__"):
-        STSBackend.get_caller_identity = _admin_caller_identity(STSBackend.get_caller_identity)
+
+def ensure_administrator(account_id: str = ACCOUNT_ID) -> Any:
+    """The sandbox's administrator: the IAM user ``administrator`` with AWS's ``AdministratorAccess`` attached.
+
+    It is created on the first request signed with its key, not at ``start()``: building moto's IAM backend loads
+    every AWS managed policy, a cost a chapter pays once, when it first needs IAM, and never for nothing. The access
+    key is the fixed one the sandbox puts in the environment, so the reader's default boto3 session is this user.
+    """
+    from moto.iam.models import AccessKey, iam_backends
+
+    iam = iam_backends[account_id]["aws"]
+    if account_id in _administrators_made:
+        # Made once per fresh account: a reader who deletes the user has deleted it, as on AWS.
+        return iam.users.get(ADMIN_USER_NAME)
+    _administrators_made.add(account_id)
+    user = iam.create_user(REGION, ADMIN_USER_NAME, "/")
+    iam.attach_user_policy(ADMIN_POLICY_ARN, ADMIN_USER_NAME)
+    key = AccessKey(ADMIN_USER_NAME, prefix="AKIA", account_id=account_id)
+    key.access_key_id, key.secret_access_key = ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
+    user.access_keys.append(key)
+    iam.access_keys[key.physical_resource_id] = key
+    return user
+
+
+# IAM's unique ids begin with a prefix that says what they name (AWS: "IAM identifiers", unique ids): AIDA a user,
+# AGPA a group, AIPA an instance profile, AROA a role. moto gives users, groups and instance profiles lowercase
+# strings; these patches give them AWS's form, drawn from moto's seeded random so that they stay the same each run.
+_UNIQUE_ID_PREFIXES = {"User": "AIDA", "Group": "AGPA", "InstanceProfile": "AIPA"}
+
+
+def _unique_id(account_id: str, prefix: str) -> str:
+    from moto.iam.utils import generate_access_key_id_from_account_id
+
+    return generate_access_key_id_from_account_id(account_id, prefix=prefix, total_length=21)
+
+
+def _with_unique_id(prefix: str) -> Callable:
+    def wrap(original: Callable) -> Callable:
+        def __init__(self, account_id: str, *args: Any, **kwargs: Any) -> None:
+            original(self, account_id, *args, **kwargs)
+            self.id = _unique_id(account_id, prefix)
+
+        return __init__
+
+    return wrap
+
+
+patches.register("moto.sts.models:STSBackend", "get_caller_identity", _root_caller_identity,
+                 "AWS answers GetCallerIdentity for the root user's key with the account itself")
+for _name, _prefix in _UNIQUE_ID_PREFIXES.items():
+    patches.register(f"moto.iam.models:{_name}", "__init__", _with_unique_id(_prefix),
+                     f"IAM's unique id of a {_name} begins with {_prefix}")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -270,7 +330,6 @@ def _install_front_door() -> None:
 
     patches.register("moto.core.models:botocore_stubber", "process_request", _gated,
                      "every botocore request passes the sandbox's gates before moto answers it")
-    _install_admin_identity()
 
 
 def _gated(original: Callable) -> Callable:
@@ -279,7 +338,10 @@ def _gated(original: Callable) -> Callable:
     def process_request(request: Any):
         sandbox = _current
         if sandbox is not None:
-            sandbox.calls.append(CallRecord(request.method, request.url, _access_key_of(request)))
+            access_key_id = _access_key_of(request)
+            sandbox.calls.append(CallRecord(request.method, request.url, access_key_id))
+            if access_key_id == ADMIN_ACCESS_KEY_ID:
+                ensure_administrator(sandbox.account_id)
             for gate in list(sandbox.gates):
                 answer = gate(sandbox, request)
                 if answer is not None:
@@ -319,6 +381,7 @@ class Sandbox:
     _saved_local_now: Any = None
     _saved_time_defaults: dict = field(default_factory=dict)
     _admin: Optional[boto3.Session] = None
+    _root: Optional[boto3.Session] = None
     _config_dir: Optional[tempfile.TemporaryDirectory] = None
 
     # -- life cycle --------------------------------------------------------------------------------------------
@@ -338,6 +401,7 @@ class Sandbox:
             self._saved_time_defaults = _point_refresh_clocks_at(self.clock.now, self._saved_local_now)
             boto3.DEFAULT_SESSION = None
             mock_random.seed(self.seed)
+            _administrators_made.clear()
             self._mock = mock_aws(config={
                 "iam": {"load_aws_managed_policies": True},
                 # moto answers 169.254.169.254 for the requests library with a fixed stub; the sandbox's own
@@ -372,7 +436,7 @@ class Sandbox:
         })
 
     def _close(self) -> None:
-        self._admin = None
+        self._admin = self._root = None
         if self._mock is not None:
             try:
                 self._mock.stop()
@@ -399,6 +463,7 @@ class Sandbox:
         self._require_running()
         self._mock.reset()
         mock_random.seed(self.seed)
+        _administrators_made.clear()
         self.clock.reset()
         self.calls.clear()
         boto3.DEFAULT_SESSION = None
@@ -438,7 +503,9 @@ class Sandbox:
     # -- conveniences for setup code ---------------------------------------------------------------------------
 
     def admin_session(self) -> boto3.Session:
-        """A boto3 session with the account administrator's credentials: for the book's own scaffolding.
+        """A boto3 session of the account's administrator: the IAM user ``administrator`` with AWS's
+        ``AdministratorAccess`` policy, judged by IAM like every other principal. The book's scaffolding uses it,
+        and so does a reader's plain ``boto3.client(...)``, whose default credentials are the same.
 
         One session serves the sandbox's whole life: a new session parses every service model again, which costs
         more than most of the calls made with it.
@@ -451,6 +518,18 @@ class Sandbox:
                 region_name=self.region,
             )
         return self._admin
+
+    def root_session(self) -> boto3.Session:
+        """A boto3 session of the account's root user, for a chapter that shows what root is.
+
+        As on AWS, root may do anything in its own account that no policy explicitly denies, but some things AWS
+        forbids it: taking a role is one (``AccessDenied``: "Roles may not be assumed by root accounts.").
+        """
+        self._require_running()
+        if self._root is None:
+            self._root = boto3.Session(aws_access_key_id=ROOT_ACCESS_KEY_ID,
+                                       aws_secret_access_key=ROOT_SECRET_ACCESS_KEY, region_name=self.region)
+        return self._root
 
     def client(self, service: str, **kwargs: Any):
         """An administrator's client for ``service``."""
@@ -502,6 +581,11 @@ def stop() -> None:
     """Stop the running sandbox, if any."""
     if _current is not None:
         _current.stop()
+
+
+def root_session() -> boto3.Session:
+    """A boto3 session of the running account's root user (see ``Sandbox.root_session``)."""
+    return current().root_session()
 
 
 def current() -> Sandbox:

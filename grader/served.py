@@ -228,6 +228,15 @@ class AccountServer:
             request_id, said = (list(args) + [None, None])[:2]
             error = None if request_id is None else _Refusal(str(request_id), str(said))
             return str(gatehouse.why(error))
+        if call == "decide":
+            from grader import gatehouse
+
+            principal, action, resource, context = (list(args) + [None] * 4)[:4]
+            try:
+                decided = gatehouse.decide(str(principal), str(action), str(resource or "*"), dict(context or {}))
+            except ValueError as error:  # no such user, role or session: the kernel hears it as in process
+                return {"invalid": str(error)}
+            return {"decision": decided.decision, "reason": str(decided.reason)}
         if call == "new_agent":
             # As in process, making an agent sets the instance's blocking as its arguments say.
             from grader.ecs import ecs_agent
@@ -553,6 +562,15 @@ class ServedSandbox:
                                         region_name=self.region)
         return self._admin
 
+    def root_session(self):
+        """The account's root user, whom the grader's gatehouse judges as AWS judges root."""
+        import boto3
+
+        from grader import sandbox as _sandbox
+
+        return boto3.Session(aws_access_key_id=_sandbox.ROOT_ACCESS_KEY_ID,
+                             aws_secret_access_key=_sandbox.ROOT_SECRET_ACCESS_KEY, region_name=self.region)
+
     def client(self, service: str, **kwargs: Any):
         return self.admin_session().client(service, **kwargs)
 
@@ -645,6 +663,22 @@ def why(error: Any = None, *, sandbox: Any = None) -> Explanation:
     if error is not None and request_id is None:
         request_id = ""
     return Explanation(_served(sandbox).agent_call("why", request_id, None if error is None else str(error)))
+
+
+def decide(principal: Any, action: str, resource: str = "*", context: Optional[dict] = None, *,
+           sandbox: Any = None):
+    """``gatehouse.decide()`` in a graded kernel: the grader's gatehouse decides, by the rule every call meets.
+
+    The answer is the decision and its reason; the statements behind it stay in the grader's process.
+    """
+    from grader.policy.evaluation import Decision
+
+    if not isinstance(principal, str):  # a boto3 Session: the gatehouse knows its caller by its access key
+        principal = principal.get_credentials().get_frozen_credentials().access_key
+    answer = _served(sandbox).agent_call("decide", principal, action, resource, dict(context or {}))
+    if "invalid" in answer:
+        raise ValueError(answer["invalid"])
+    return Decision(answer["decision"], answer["reason"], None, [], [], None, [])
 
 
 def _task_ref(task: Union[str, Mapping]) -> str:

@@ -213,7 +213,8 @@ def test_a_service_the_sandbox_does_not_run_is_refused_by_name(aws):
     assert code_of(error) == "NotImplemented"
     assert message_of(error).startswith("The sandbox does not run Amazon SQS (sqs): this call has no answer here.")
     assert "Amazon EC2 (ec2)" in message_of(error) and "AWS Security Token Service (sts)" in message_of(error)
-    aws.client("sqs").list_queues()  # the administrator's scaffolding is not held up
+    # The administrator is an IAM user like any other: no call is waved through unjudged, not even its own.
+    assert code_of(refused(aws.client("sqs").list_queues)) == "NotImplemented"
 
 
 def test_refusals_have_deterministic_request_ids():

@@ -1,9 +1,28 @@
-"""The gatehouse and EC2: launching with an instance profile needs iam:PassRole, as on AWS."""
+"""The gatehouse and EC2: launching with an instance profile needs iam:PassRole, as on AWS.
+
+EC2 answers a refusal with ``UnauthorizedOperation``; its operations other than the describes hide the details in an
+"Encoded authorization failure message" that ``sts:DecodeAuthorizationMessage`` opens, for a caller allowed that
+action (https://docs.aws.amazon.com/STS/latest/APIReference/API_DecodeAuthorizationMessage.html,
+https://repost.aws/knowledge-center/ec2-not-auth-launch).
+"""
 
 from __future__ import annotations
 
-from test_gatehouse import (ACCOUNT, EC2_TRUST, allow, assume, code_of, make_role, message_of, refused,
-                            session_arn)
+import json
+
+from test_gatehouse import (ACCOUNT, EC2_TRUST, allow, assume, code_of, make_role, make_user, message_of,
+                            refused, session_arn)
+
+ENCODED = "You are not authorized to perform this operation. Encoded authorization failure message: "
+
+
+def decoded(aws, error, via=None):
+    """The decoded authorization status behind an EC2 refusal (decoded by the administrator unless ``via``)."""
+    message = message_of(error)
+    assert code_of(error) == "UnauthorizedOperation"
+    assert message.startswith(ENCODED)
+    sts = (via or aws.admin_session()).client("sts")
+    return json.loads(sts.decode_authorization_message(EncodedMessage=message[len(ENCODED):])["DecodedMessage"])
 
 
 def _image(aws):
@@ -26,11 +45,13 @@ def test_run_instances_with_an_instance_profile_needs_pass_role(aws):
     ec2 = assume(aws, launcher).client("ec2")
     plain = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     error = refused(ec2.run_instances, ImageId=image, MinCount=1, MaxCount=1, IamInstanceProfile={"Name": "web"})
-    assert code_of(error) == "UnauthorizedOperation"
-    assert message_of(error) == (
-        f"You are not authorized to perform this operation. User: {session_arn('Launcher')} is not authorized to "
-        f"perform: iam:PassRole on resource: arn:aws:iam::{ACCOUNT}:role/web because no identity-based policy "
-        "allows the iam:PassRole action")
+    status = decoded(aws, error)
+    assert status["allowed"] is False and status["explicitDeny"] is False
+    assert status["context"]["principal"]["arn"] == session_arn("Launcher")
+    assert status["context"]["action"] == "iam:PassRole"
+    assert status["context"]["resource"] == f"arn:aws:iam::{ACCOUNT}:role/web"
+    conditions = {c["key"]: [v["value"] for v in c["values"]["items"]] for c in status["context"]["conditions"]["items"]}
+    assert conditions["iam:PassedToService"] == ["ec2.amazonaws.com"]
     ec2.terminate_instances(InstanceIds=[plain])
 
 
@@ -49,7 +70,7 @@ def test_pass_role_limited_to_ec2_by_passed_to_service(aws):
                                   "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}))
     error = refused(assume(aws, wrong_service).client("ec2").run_instances, ImageId=image, MinCount=1,
                     MaxCount=1, IamInstanceProfile={"Name": "web"})
-    assert "iam:PassRole" in message_of(error)
+    assert decoded(aws, error)["context"]["action"] == "iam:PassRole"
 
 
 def test_run_instances_is_authorised_on_the_instance_and_the_image(aws):
@@ -60,7 +81,7 @@ def test_run_instances_is_authorised_on_the_instance_and_the_image(aws):
     ec2 = assume(aws, launcher).client("ec2")
     ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)
     error = refused(ec2.run_instances, ImageId=other_image, MinCount=1, MaxCount=1)
-    assert f"image/{other_image}" in message_of(error)
+    assert decoded(aws, error)["context"]["resource"] == f"arn:aws:ec2:us-east-1::image/{other_image}"
 
 
 def test_associate_and_replace_an_instance_profile(aws):
@@ -78,7 +99,8 @@ def test_associate_and_replace_an_instance_profile(aws):
     association_id = association["IamInstanceProfileAssociation"]["AssociationId"]
     error = refused(ec2.replace_iam_instance_profile_association, IamInstanceProfile={"Name": "batch"},
                     AssociationId=association_id)
-    assert f"iam:PassRole on resource: arn:aws:iam::{ACCOUNT}:role/batch" in message_of(error)
+    context = decoded(aws, error)["context"]
+    assert (context["action"], context["resource"]) == ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/batch")
     ec2.disassociate_iam_instance_profile(AssociationId=association_id)
 
 
@@ -91,7 +113,49 @@ def test_terminate_is_authorised_per_instance(aws):
     ec2 = assume(aws, role).client("ec2")
     ec2.terminate_instances(InstanceIds=[mine])
     error = refused(ec2.terminate_instances, InstanceIds=[theirs])
-    assert f"instance/{theirs}" in message_of(error)
+    assert decoded(aws, error)["context"]["resource"] == f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{theirs}"
+
+
+def test_describe_refusals_name_the_missing_permission_in_the_clear(aws):
+    user = make_user(aws, "looker")
+    error = refused(user.client("ec2").describe_instances)
+    assert code_of(error) == "UnauthorizedOperation"
+    assert message_of(error) == (
+        f"You are not authorized to perform this operation. User: arn:aws:iam::{ACCOUNT}:user/looker is not "
+        "authorized to perform: ec2:DescribeInstances because no identity-based policy allows the "
+        "ec2:DescribeInstances action")
+
+
+def test_decoding_needs_its_own_permission_and_a_real_message(aws):
+    image = _image(aws)
+    user = make_user(aws, "launcher", allow("ec2:DescribeImages"))
+    error = refused(user.client("ec2").run_instances, ImageId=image, MinCount=1, MaxCount=1)
+    token = message_of(error)[len(ENCODED):]
+    assert "ec2:RunInstances" not in message_of(error) and "launcher" not in message_of(error)
+
+    denied = refused(user.client("sts").decode_authorization_message, EncodedMessage=token)
+    assert code_of(denied) == "AccessDenied"
+    assert "sts:DecodeAuthorizationMessage" in message_of(denied)
+
+    decoder = make_user(aws, "decoder", allow("sts:DecodeAuthorizationMessage"))
+    status = decoded(aws, error, via=decoder)
+    assert status["context"]["principal"]["name"] == "launcher"
+    assert status["context"]["principal"]["id"].startswith("AIDA")
+    assert status["context"]["action"] == "ec2:RunInstances"
+
+    bogus = refused(decoder.client("sts").decode_authorization_message, EncodedMessage=token[:-4] + "AAAA")
+    assert code_of(bogus) == "InvalidAuthorizationMessageException"
+
+
+def test_an_explicit_deny_is_marked_in_the_decoded_message(aws):
+    image = _image(aws)
+    role = make_role(aws, "NoLaunch", allow("ec2:*"), {"Sid": "NeverLaunch", "Effect": "Deny",
+                                                        "Action": "ec2:RunInstances", "Resource": "*"})
+    error = refused(assume(aws, role).client("ec2").run_instances, ImageId=image, MinCount=1, MaxCount=1)
+    status = decoded(aws, error)
+    assert status["explicitDeny"] is True
+    assert [(item["statementId"], item["effect"]) for item in status["matchedStatements"]["items"]] == \
+        [("NeverLaunch", "DENY")]
 
 
 def test_modify_instance_metadata_options_is_authorised_per_instance(aws):

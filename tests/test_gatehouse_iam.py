@@ -155,14 +155,15 @@ def test_deny_on_the_role_arn_in_a_trust_policy(aws):
 
 
 def test_the_administrator_is_held_to_the_trust_policy_too(aws):
-    # Everything else is open to the sandbox's administrator, but taking a role is the trust policy's say: a role
-    # that trusts only EC2 cannot be taken from the reader's own session, as the book teaches.
+    # The administrator is an IAM user with AdministratorAccess: its policy allows sts:AssumeRole, but taking a role
+    # is also the trust policy's say, and a trust policy that names only EC2 does not name the user.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
     ec2_only = make_role(aws, "InstanceOnly", principal=EC2_TRUST)
     error = refused(aws.client("sts").assume_role, RoleArn=ec2_only, RoleSessionName="me")
     assert code_of(error) == "AccessDenied"
     assert message_of(error) == (
-        f"User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: sts:AssumeRole on resource: {ec2_only} "
-        "because no resource-based policy allows the sts:AssumeRole action")
+        f"User: arn:aws:iam::{ACCOUNT}:user/administrator is not authorized to perform: sts:AssumeRole on resource: "
+        f"{ec2_only} because no resource-based policy allows the sts:AssumeRole action")
     trusting_the_account = make_role(aws, "ForTheAccount")
     assert assume(aws, trusting_the_account, "me").client("sts").get_caller_identity()["Arn"] == \
         session_arn("ForTheAccount", "me")

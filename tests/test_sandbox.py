@@ -205,10 +205,27 @@ def test_the_clock_moves_forward_only(aws):
         aws.clock.advance(seconds=-1)
 
 
-def test_the_administrator_is_the_account_itself(aws):
+def test_the_administrator_is_an_iam_user_and_root_is_the_account(aws):
+    # AWS, GetCallerIdentity: an IAM user answers with its AIDA... id and user ARN; the root user with the
+    # account id and arn:aws:iam::ACCOUNT:root.
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
     identity = boto3.client("sts").get_caller_identity()
-    assert identity["Arn"] == "arn:aws:iam::123456789012:root"
-    assert identity["UserId"] == "123456789012"
+    assert identity["Arn"] == "arn:aws:iam::123456789012:user/administrator"
+    assert identity["UserId"].startswith("AIDA") and len(identity["UserId"]) == 21
+    attached = aws.client("iam").list_attached_user_policies(UserName="administrator")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AdministratorAccess"]
+    root = aws.root_session().client("sts").get_caller_identity()
+    assert root["Arn"] == "arn:aws:iam::123456789012:root"
+    assert root["UserId"] == "123456789012"
+
+
+def test_the_administrator_is_there_again_after_reset(aws):
+    first = aws.client("sts").get_caller_identity()["UserId"]
+    aws.client("iam").create_user(UserName="temp")
+    aws.reset()
+    users = [u["UserName"] for u in aws.client("iam").list_users()["Users"]]
+    assert users == ["administrator"]
+    assert aws.client("sts").get_caller_identity()["UserId"] == first  # the seeded ids come out the same
 
 
 def test_credentials_made_after_start_refresh_on_the_sandbox_clock(aws):

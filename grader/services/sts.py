@@ -8,7 +8,12 @@ allowed: AWS answers it even when a policy denies everything.
 
 from __future__ import annotations
 
+import re
+
 from . import Call, Check, ResourcePolicy, Rule, ServiceTable, document
+
+_SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)
+CHAINED_SESSION_LIMIT = 3600
 
 
 def _role_arn(call: Call) -> list:
@@ -50,9 +55,45 @@ def _session_extras(call: Call) -> list:
     return extras
 
 
+def _constraint(value, field: str, rule: str) -> tuple:
+    return ("ValidationError", f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+                               f"constraint: {rule}")
+
+
+def _validate_assume_role(call: Call):
+    """STS's own limits on AssumeRole (AWS: API_AssumeRole, DurationSeconds and RoleSessionName).
+
+    A session name is 2 to 64 characters of ``[\\w+=,.@-]``; a session lasts 900 seconds up to the role's
+    MaxSessionDuration, and at most one hour when a role session takes a role (role chaining).
+    """
+    name = call.param("RoleSessionName", "")
+    if len(name) < 2:
+        return _constraint(name, "roleSessionName", "Member must have length greater than or equal to 2")
+    if len(name) > 64:
+        return _constraint(name, "roleSessionName", "Member must have length less than or equal to 64")
+    if not _SESSION_NAME.fullmatch(name):
+        return _constraint(name, "roleSessionName", "Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+    duration = call.param("DurationSeconds")
+    if duration is None:
+        return None
+    duration = int(duration)
+    if duration < 900:
+        return _constraint(duration, "durationSeconds", "Member must have value greater than or equal to 900")
+    if duration > 43200:
+        return _constraint(duration, "durationSeconds", "Member must have value less than or equal to 43200")
+    if ":assumed-role/" in call.caller and duration > CHAINED_SESSION_LIMIT:
+        return ("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+                                   "assumed by role chaining.")
+    role = call.state.role(call.param("RoleArn", ""))
+    if role is not None and duration > int(role.max_session_duration or 3600):
+        return ("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+    return None
+
+
 TABLE = ServiceTable(signing_name="sts", model_name="sts", prefix="sts", rules={
     "AssumeRole": Rule("sts:AssumeRole", _role_arn, context=_assume_context, resource_policy=_trust_policy,
-                       also=_session_extras, documents=(document("Policy", "session", "session policy"),)),
+                       also=_session_extras, documents=(document("Policy", "session", "session policy"),),
+                       validate=_validate_assume_role),
     "GetCallerIdentity": Rule("sts:GetCallerIdentity", always_allowed=True),
     # AWS: "You cannot use policies to control access to GetSessionToken" (only the long-term keys can call it).
     "GetSessionToken": Rule("sts:GetSessionToken", always_allowed=True),
