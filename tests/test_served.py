@@ -106,3 +106,79 @@ def test_the_server_refuses_what_is_not_a_call(aws, tmp_path):
         assert "refused" in server.answer({"kind": "agent", "call": "state"})
     finally:
         server.close()
+
+
+PLACES = r'''
+import json, urllib.request
+import grader
+from grader import sandbox
+from grader.credentials import inside
+from grader.gatehouse import decide
+
+aws = sandbox.start()
+iam, ec2, ecs = (aws.client(s) for s in ("iam", "ec2", "ecs"))
+def trusting(service):
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
+iam.create_role(RoleName="HostRole", AssumeRolePolicyDocument=trusting("ec2.amazonaws.com"))
+iam.attach_role_policy(RoleName="HostRole",
+                       PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+iam.create_role(RoleName="AppRole", AssumeRolePolicyDocument=trusting("ecs-tasks.amazonaws.com"))
+iam.create_instance_profile(InstanceProfileName="HostProfile")
+iam.add_role_to_instance_profile(InstanceProfileName="HostProfile", RoleName="HostRole")
+ecs.create_cluster(clusterName="community")
+host = ec2.run_instances(ImageId="ami-12c6146b", InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                         IamInstanceProfile={"Name": "HostProfile"})["Instances"][0]["InstanceId"]
+agent = grader.ecs_agent(aws, host, "community")
+agent.register()
+container = [{"name": "app", "image": "public.ecr.aws/docker/library/busybox:latest", "memory": 128}]
+ecs.register_task_definition(family="app", taskRoleArn="arn:aws:iam::123456789012:role/AppRole",
+                             containerDefinitions=container)
+ecs.register_task_definition(family="bare", containerDefinitions=container)
+task, bare = agent.start_task("app"), agent.start_task("bare")
+out = {}
+session = grader.in_task(task)
+out["task"] = session.client("sts").get_caller_identity()["Arn"]
+out["task-method"] = session.get_credentials().method
+out["bare"] = grader.in_task(bare).client("sts").get_caller_identity()["Arn"]
+agent.block_task_metadata_access = True
+out["blocked"] = agent.block_task_metadata_access
+out["bare-blocked"] = grader.in_task(bare).get_credentials() is None
+with inside(host):
+    out["imds"] = urllib.request.urlopen(
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/", timeout=2).read().decode()
+try:
+    urllib.request.urlopen("http://169.254.169.254/latest/meta-data/", timeout=2)
+    out["nowhere"] = "answered"
+except OSError as error:
+    out["nowhere"] = str(error)
+out["decide"] = decide("arn:aws:iam::123456789012:role/AppRole", "s3:GetObject", "arn:aws:s3:::parcels/x").decision
+out["trust"] = decide("ecs-tasks.amazonaws.com", "sts:AssumeRole", "arn:aws:iam::123456789012:role/AppRole").decision
+print(json.dumps(out))
+'''
+
+
+def test_a_kernels_tasks_and_places_get_the_badges_aws_would_give(served_account):
+    """A graded kernel reaches the link-local addresses as a learner's Jupyter does, answered from where its code runs.
+
+    AWS: a task's containers get the task role from 169.254.170.2 via AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; a task
+    without one reaches the instance role through the instance metadata unless the instance drops that traffic
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-iam-roles.html). With HttpTokens optional,
+    IMDSv1 answers a plain GET
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceMetadataOptions.html).
+    """
+    aws, path = served_account
+    out = _kernel(path, PLACES)
+    assert out["task"].startswith("arn:aws:sts::123456789012:assumed-role/AppRole/")
+    assert out["task-method"] == "container-role"
+    assert out["bare"].startswith("arn:aws:sts::123456789012:assumed-role/HostRole/")
+    # The blocking the kernel asked for is the worker's agent's, and the worker's metadata service obeys it.
+    assert out["blocked"] is True and out["bare-blocked"] is True
+    host = aws.client("ec2").describe_instances()["Reservations"][0]["Instances"][0]["InstanceId"]
+    from grader.credentials import metadata_service
+
+    assert metadata_service(aws).blocks_task_metadata_access(host)
+    assert out["imds"] == "HostRole"
+    assert "not running on an EC2 instance" in out["nowhere"]
+    # gatehouse.decide() in the kernel is the grader's gatehouse deciding, by the rule every call meets.
+    assert out["decide"] == "implicit-deny" and out["trust"] == "allow"
