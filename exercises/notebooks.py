@@ -8,8 +8,8 @@ Each graded part is two cells: the learner's answer (an nbgrader solution cell, 
 ``### BEGIN SOLUTION`` and ``### END SOLUTION``) and an autograder test cell worth the part's points. The test cell
 runs the part's check on the account: visibly (``assert_full_marks``), then, hidden from the released notebook,
 with every aspect judged (``score()``, nbgrader's partial credit: the cell's last expression is its points).
-The hidden test first drops the check modules from ``sys.modules`` so that they are imported afresh from disk: a
-learner who patched ``grader.checks`` in their kernel does not patch the check that grades them.
+Under the grader, test cells are run by the grading worker, never in the learner's kernel
+(``grader.classroom.judge``): a test reads nothing but the account, so it needs nothing from the kernel.
 """
 
 from __future__ import annotations
@@ -51,10 +51,6 @@ except ImportError as missing:
         "then restart the kernel and run the notebook again from the top.") from None
 """
 
-FRESH_IMPORT = ('import sys  # the grading check is imported afresh from disk, whatever this kernel did to it\n'
-                'for _name in [n for n in sys.modules if n.startswith(("grader.checks", "grader.policy"))]:\n'
-                '    del sys.modules[_name]\n')
-
 
 class Notebook:
     """The cells of one assignment, in order."""
@@ -92,7 +88,6 @@ class Notebook:
                   f"from grader.checks import {module}\n"
                   f"{module}.{call}.assert_full_marks()\n"
                   "### BEGIN HIDDEN TESTS\n"
-                  f"{FRESH_IMPORT}"
                   f"from grader.checks import {module}\n"
                   f"{module}.{hidden_call}.score()\n"
                   "### END HIDDEN TESTS")

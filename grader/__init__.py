@@ -5,6 +5,7 @@ Submodules load on first use: ``import grader.policy`` stays free of moto and bo
 """
 
 import importlib
+import sys
 
 _EXPORTS = {
     "why": ("grader.gatehouse", "why"),
@@ -12,6 +13,7 @@ _EXPORTS = {
     "in_task": ("grader.credentials", "in_task"),
     "ecs_agent": ("grader.ecs", "ecs_agent"),
 }
+_SERVED = {"why", "on_instance", "in_task", "ecs_agent"}
 _SUBMODULES = {"sandbox", "gatehouse", "instances", "credentials", "ecs", "policy", "errors"}
 
 __all__ = sorted(_SUBMODULES | set(_EXPORTS))
@@ -20,6 +22,9 @@ __all__ = sorted(_SUBMODULES | set(_EXPORTS))
 def __getattr__(name: str):
     if name in _EXPORTS:
         module, attribute = _EXPORTS[name]
+        running = getattr(sys.modules.get("grader.sandbox"), "_current", None)
+        if name in _SERVED and getattr(running, "served", False):
+            module = "grader.served"  # under the grader, the account and its endpoints are the worker's
         return getattr(importlib.import_module(module), attribute)
     if name in _SUBMODULES:
         return importlib.import_module(f"grader.{name}")

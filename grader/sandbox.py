@@ -607,6 +607,9 @@ def start(seed: int = DEFAULT_SEED, *, quiet: bool = False) -> Sandbox:
     Running a chapter again from the top therefore starts from an empty account every time.
     """
     global _current
+    served_account = os.environ.get("GATED_COMMUNITY_ACCOUNT")
+    if served_account:
+        return _connect_to_served_account(served_account)
     _load_extensions()
     with _front_door_lock:
         _install_front_door()
@@ -621,6 +624,18 @@ def start(seed: int = DEFAULT_SEED, *, quiet: bool = False) -> Sandbox:
             hook(sandbox)
     show_errors_plainly()
     return sandbox
+
+
+def _connect_to_served_account(path: str):
+    """Under the grader: the account is the grading worker's, reached through the AWS API on its socket."""
+    global _current
+    from grader import served
+
+    with _front_door_lock:
+        if not getattr(_current, "served", False):
+            _current = served.connect(path)
+    show_errors_plainly()
+    return _current
 
 
 def stop() -> None:
@@ -665,4 +680,7 @@ def on_start(hook: Callable[[Sandbox], None]) -> Callable[[Sandbox], None]:
     return hook
 
 
-_install_front_door()
+if not os.environ.get("GATED_COMMUNITY_ACCOUNT"):
+    # A kernel under the grader sends every request to the grader's socket (grader.served), so it needs neither
+    # moto nor this door, and starts faster without importing them.
+    _install_front_door()

@@ -85,7 +85,7 @@ def host(m, profile_name=PROFILE, role_name=HOST):
       "(agent.start_task('parcel-app')). Then grader.in_task(task) can read parcels, and grader.on_instance("
       "instance_id) cannot.", defaults=(FAMILY, APP))
 def application(m, family=FAMILY, role_name=APP):
-    from grader.credentials import in_task, on_instance
+    from grader import in_task, on_instance  # the served account's endpoints when a kernel is graded
 
     definition = task_definition(family)
     first = m.aspect(1, definition.get("taskRoleArn") == role_arn(role_name),

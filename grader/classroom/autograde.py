@@ -21,13 +21,14 @@ Before any of it, nbgrader's sanitising chain puts each submission back in the s
 (``grader.classroom.normalize``), in the worker and in the parent alike. One broken or hostile submission therefore
 costs its own points and nothing else.
 
-Tampering, and what is left of it. A submission runs in its own kernel and may patch anything there. The hidden
-tests drop ``grader.checks`` and ``grader.policy`` from ``sys.modules`` and import them afresh from disk, so
-patching a check, ``Result`` or the policy engine in the kernel does not change the grade. What remains possible
-for a determined learner: patching the gatehouse, boto3 or the sandbox in the kernel (the checks read the account
-through them), editing the installed ``grader`` files on disk (the kernel can write where the project lives), or
-installing an import hook that serves a forged ``grader.checks`` to the fresh import. Grading in a container with a read-only
-project, and checks served from the grader's own process against the account on loopback, would close these.
+The judge and the walls. The account a submission builds belongs to its worker, which serves it to the kernel
+over a Unix socket (``grader.served``), and every test cell is run by the worker itself with the gradebook's source
+(``grader.classroom.judge``): nothing the kernel does to its shell, modules or botocore reaches a verdict, and
+hidden tests never enter it. Where the machine allows (root, util-linux's ``unshare`` and ``setpriv``), each kernel
+also runs as a user of its own in new mount, pid and network namespaces (``grader.classroom.isolation``): the
+scratch folder below is 0711 and each submission's copy 0700, so a kernel reaches only its own folder; the course,
+the project's solutions and the instructor's home are covered; every process of its user is killed when its
+notebook ends, and again when the batch ends.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from typing import Callable, Optional, TextIO
 
 from grader.classroom import status
 from grader.classroom.course import Course, UserError
+from grader.classroom.isolation import batch_uid_base, isolation_mode, kill_processes_of, private_folders
 
 CELL_TIMEOUT = 60
 NOTEBOOK_TIMEOUT = 300
@@ -124,8 +126,9 @@ def _require_released(course: Course, assignment: str) -> None:
 
 
 def _workdir(course: Course, assignment: str, student: str, scratch: Path, gradebook: Path) -> Path:
-    work = scratch / student
+    work = scratch / "work" / student
     (work / "source").mkdir(parents=True)
+    os.chmod(work, 0o700)  # the solutions and the gradebook's copy: no kernel's user may enter
     shutil.copyfile(course.config_file, work / "nbgrader_config.py")
     shutil.copytree(course.folder("source", assignment), work / "source" / assignment)
     shutil.copytree(course.folder("submitted", student, assignment), work / "submitted" / student / assignment)
@@ -139,6 +142,7 @@ class Worker:
     def __init__(self, log_path: Path):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.pop("GATED_COMMUNITY_COURSE", None)
+        env.pop("GATED_COMMUNITY_ACCOUNT", None)  # the worker holds the account; it never connects to one
         self.log_path = log_path
         self._log = open(log_path, "ab")
         self.process = subprocess.Popen(
@@ -153,10 +157,14 @@ class Worker:
         self._answers.put(None)  # the worker is gone
 
     def grade(self, work: Path, assignment: str, student: str, cell_timeout: int, notebook_timeout: int,
-              max_chars: int) -> Optional[str]:
-        """Grade one submission; return the problem that kept it from being graded, or None."""
+              max_chars: int, wall: Optional[dict] = None) -> Optional[str]:
+        """Grade one submission; return the problem that kept it from being graded, or None.
+
+        ``wall`` says where and as whom its kernel runs: ``{"walls", "uid", "private"}``
+        (see ``grader.classroom.isolation``).
+        """
         job = {"workdir": str(work), "assignment": assignment, "student": student, "cell_timeout": cell_timeout,
-               "max_chars": max_chars}
+               "max_chars": max_chars, **(wall or {})}
         try:
             self.process.stdin.write(json.dumps(job) + "\n")
             self.process.stdin.flush()
@@ -350,11 +358,22 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
                         f"first (python -m grader.classroom collect {assignment} PATH).")
     if jobs < 1:
         raise UserError("--jobs must be at least 1.")
+    try:
+        mode = isolation_mode()
+    except RuntimeError as error:
+        raise UserError(str(error)) from None
+    if mode != "namespaces":
+        print("autograde: grading in plain mode: the verdicts are the grader's, but the operating system does not wall "
+              "each kernel off (run as root with util-linux's unshare and setpriv; see README: the judge and the "
+              "walls).", file=sys.stderr)
     batch = Batch(assignment)
     report = progress or Progress(len(everyone))
     started = time.perf_counter()
+    uids = {s: batch_uid_base() + index for index, s in enumerate(everyone)}
     with tempfile.TemporaryDirectory(prefix=f"autograde-{assignment}-") as scratch_name:
         scratch = Path(scratch_name)
+        os.chmod(scratch, 0o711)  # kernels' users may pass through to their own folders, and see nothing here
+        private = [str(p) for p in private_folders(course.root, scratch)]
         gradebook = scratch / "gradebook.template.db"
         with course.gradebook():  # makes sure the database exists and is migrated
             pass
@@ -372,7 +391,11 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
                 worker = local.worker = Worker(scratch / f"worker-{threading.get_ident()}-{len(workers)}.log")
                 with record_lock:
                     workers.append(worker)
-            problem = worker.grade(works[student], assignment, student, cell_timeout, notebook_timeout, max_chars)
+            wall = {"walls": str(scratch / "walls"), "uid": uids[student], "private": private}
+            problem = worker.grade(works[student], assignment, student, cell_timeout, notebook_timeout, max_chars,
+                                   wall)
+            if problem:  # a worker killed mid-notebook leaves its kernel's processes to us
+                kill_processes_of(uids[student])
             return student, problem, time.perf_counter() - begun
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -394,6 +417,7 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
         for worker in workers:
             if worker.alive:
                 worker.close()
+        kill_processes_of(*uids.values())
     batch.graded.sort(key=lambda g: g.student)
     batch.seconds = time.perf_counter() - started
     return batch

@@ -1,0 +1,97 @@
+"""The wall around a kernel, tried with plain processes: its own user, nothing private to read, nothing of the project
+to write, no network, no process outside to see or signal, and nothing left once it is swept."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.classroom.isolation import MAX_PROCESSES, Wall, isolation_mode, private_folders
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROBE = r'''
+import glob, json, os, socket, subprocess, sys
+out = {"uid": os.getuid(), "pid": os.getpid(), "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}
+secret, project = sys.argv[1], sys.argv[2]
+try:
+    out["secret"] = open(secret).read()
+except OSError as error:
+    out["secret"] = type(error).__name__
+out["solutions"] = glob.glob(project + "/exercises/**/*.py", recursive=True)
+try:
+    open(project + "/grader/checks/__init__.py", "a").write("# changed")
+    out["engine"] = "written"
+except OSError as error:
+    out["engine"] = type(error).__name__
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2)
+    out["network"] = "connected"
+except OSError as error:
+    out["network"] = type(error).__name__
+try:
+    os.kill(int(sys.argv[3]), 0)
+    out["signal"] = "delivered"
+except OSError as error:
+    out["signal"] = type(error).__name__
+out["home"] = os.environ["HOME"]
+import resource
+out["nproc"] = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "wall-probe-leftover"],
+                 start_new_session=True)
+print(json.dumps(out))
+'''
+
+
+@pytest.fixture
+def wall(tmp_path):
+    if isolation_mode() != "namespaces":
+        pytest.skip("the walls need root and namespaces (see README: the judge and the walls)")
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "gradebook.db").write_text("the instructor's")
+    walls = tmp_path / "walls"
+    built = Wall.build(walls, 1_999_000_000 + os.getpid() % 1000, private=private_folders(course, tmp_path))
+    yield built, course
+    built.sweep()
+    built.remove()
+
+
+def test_a_walled_process_sees_only_its_own_folder_and_leaves_nothing_behind(wall):
+    built, course = wall
+    command = built.command([sys.executable, "-c", PROBE, str(course / "gradebook.db"), str(ROOT), str(os.getpid())])
+    result = subprocess.run(command, capture_output=True, text=True, cwd=built.folder,
+                            env=built.environment(dict(os.environ)), timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["uid"] == built.uid
+    assert out["pid"] == 1 and out["pids"] == [1]  # alone in its pid namespace (its child has not started yet)
+    assert out["secret"] in ("PermissionError", "FileNotFoundError", "IsADirectoryError")
+    assert out["solutions"] == []
+    assert out["engine"] in ("PermissionError", "OSError")
+    assert out["network"] != "connected"
+    assert out["signal"] == "ProcessLookupError"  # the grader's process is not even visible
+    assert out["home"] == str(built.folder)
+    assert out["nproc"] == MAX_PROCESSES  # a fork bomb stops at its own user's limit
+    assert (course / "gradebook.db").read_text() == "the instructor's"
+    # The process it left in a session of its own dies with the sweep.
+    built.sweep()
+    leftovers = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline_has(p, b"wall-probe-leftover")]
+    assert leftovers == []
+
+
+def _cmdline_has(pid: str, text: bytes) -> bool:
+    try:
+        return text in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_plain_mode_is_chosen_when_asked(monkeypatch):
+    monkeypatch.setenv("GATED_COMMUNITY_ISOLATION", "plain")
+    assert isolation_mode() == "plain"
