@@ -841,7 +841,7 @@ class RefusedByAws(Decision):
         super().__init__("implicit-deny", reason, None, [], [], request, [])
         self.code, self.message = code, message
 
-    def access_denied_message(self, caller_arn: Optional[str] = None) -> str:
+    def access_denied_message(self, caller_arn: Optional[str] = None, *, with_reason: bool = True) -> str:
         return self.message
 
 
@@ -962,7 +962,7 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
         if not decision.allowed:
             entry.allowed = False
             entry.code = getattr(decision, "code", None) or table.denied_code
-            entry.message = decision.access_denied_message(identity.arn)
+            entry.message = decision.access_denied_message(identity.arn, with_reason=table.states_reason)
             if protocol == "ec2":
                 entry.message = _ec2_denied_message(state, operation, identity, decision, entry.message)
             entry.request_id = state.request_id()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from test_gatehouse import (ACCOUNT, EC2_TRUST, ROOT, allow, assume, code_of, document, make_role,
+from grader import gatehouse
+from test_gatehouse import (ACCOUNT, EC2_TRUST, ROOT, allow, assume, code_of, document, make_role, make_user,
                             message_of, refused, session_arn, trust_policy)
 
 
@@ -53,7 +54,9 @@ def test_a_trust_policy_for_ec2_only_refuses_assume_role(aws):
 
     error = refused(caller.client("sts").assume_role, RoleArn=instance_role, RoleSessionName="sneak")
     assert code_of(error) == "AccessDenied"
-    assert message_of(error).startswith(
+    # STS's words stop at the resource, whichever policy refused: AccessDenied answers quoted from real accounts in
+    # https://github.com/Netflix/security_monkey/issues/77 and https://github.com/aws/karpenter-provider-aws/issues/4680
+    assert message_of(error) == (
         f"User: {session_arn('Visitor', 'visitor')} is not authorized to perform: sts:AssumeRole on resource: "
         f"{instance_role}")
     credentials = caller.client("sts").assume_role(RoleArn=open_role, RoleSessionName="fine")["Credentials"]
@@ -64,7 +67,11 @@ def test_a_trust_policy_naming_the_account_still_needs_the_callers_permission(aw
     target = make_role(aws, "Target")
     without = assume(aws, make_role(aws, "NoAssume", allow("s3:*")))
     error = refused(without.client("sts").assume_role, RoleArn=target, RoleSessionName="x1")
-    assert "because no identity-based policy allows the sts:AssumeRole action" in message_of(error)
+    # STS says only who, what and where; the gatehouse's record keeps which policy decided.
+    assert message_of(error) == (f"User: {session_arn('NoAssume')} is not authorized to perform: sts:AssumeRole "
+                                 f"on resource: {target}")
+    decision = gatehouse.last_decisions(1)[0].decision
+    assert (decision.decision, decision.denied_by) == ("implicit-deny", "identity-based policy")
 
 
 def test_a_trust_policy_naming_the_role_itself_lets_it_in_without_an_identity_grant(aws):
@@ -151,7 +158,9 @@ def test_deny_on_the_role_arn_in_a_trust_policy(aws):
                      {"Effect": "Deny", "Principal": {"AWS": visitor_role}, "Action": "sts:AssumeRole"})
     target = iam.create_role(RoleName="Guarded", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     error = refused(assume(aws, visitor_role).client("sts").assume_role, RoleArn=target, RoleSessionName="no")
-    assert message_of(error).endswith("with an explicit deny in a resource-based policy")
+    assert message_of(error).endswith(f"sts:AssumeRole on resource: {target}")
+    decision = gatehouse.last_decisions(1)[0].decision
+    assert (decision.decision, decision.denied_by) == ("explicit-deny", "resource-based policy")
 
 
 def test_the_administrator_is_held_to_the_trust_policy_too(aws):
@@ -163,7 +172,20 @@ def test_the_administrator_is_held_to_the_trust_policy_too(aws):
     assert code_of(error) == "AccessDenied"
     assert message_of(error) == (
         f"User: arn:aws:iam::{ACCOUNT}:user/administrator is not authorized to perform: sts:AssumeRole on resource: "
-        f"{ec2_only} because no resource-based policy allows the sts:AssumeRole action")
+        f"{ec2_only}")
     trusting_the_account = make_role(aws, "ForTheAccount")
     assert assume(aws, trusting_the_account, "me").client("sts").get_caller_identity()["Arn"] == \
         session_arn("ForTheAccount", "me")
+
+def test_sts_names_no_reason_when_the_callers_own_policy_is_missing(aws):
+    # Refused for want of an identity-based Allow, STS still answers only who, what and on which resource, unlike
+    # the services whose AccessDenied adds "because no identity-based policy allows ..." (the AccessDenied answers
+    # quoted in https://github.com/amzn/selling-partner-api-models/issues/1186).
+    role = make_role(aws, "OpenToAccount")
+    error = refused(make_user(aws, "walker").client("sts").assume_role, RoleArn=role, RoleSessionName="walk")
+    assert code_of(error) == "AccessDenied"
+    assert message_of(error) == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/walker is not authorized to perform: sts:AssumeRole on resource: {role}")
+    # Other services keep their reason (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
+    other = refused(make_user(aws, "reader").client("iam").list_roles)
+    assert message_of(other).endswith("because no identity-based policy allows the iam:ListRoles action")

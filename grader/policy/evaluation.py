@@ -127,10 +127,10 @@ class Decision:
     def allowed(self) -> bool:
         return self.decision == "allow"
 
-    def access_denied_message(self, caller_arn: str | None = None) -> str | None:
+    def access_denied_message(self, caller_arn: str | None = None, *, with_reason: bool = True) -> str | None:
         """AWS's AccessDenied message for this decision (None when the request is allowed)."""
         from .explain import access_denied_message
-        return access_denied_message(self, caller_arn)
+        return access_denied_message(self, caller_arn, with_reason=with_reason)
 
     def __bool__(self):
         return self.allowed

@@ -18,8 +18,13 @@ _ARTICLE = {"identity-based policy": "an", "resource-based policy": "a", "permis
             "session policy": "a"}
 
 
-def access_denied_message(decision, caller_arn: str | None = None) -> str | None:
-    """The AccessDenied message AWS would return for a denied decision, or None when it was allowed."""
+def access_denied_message(decision, caller_arn: str | None = None, *, with_reason: bool = True) -> str | None:
+    """The AccessDenied message AWS would return for a denied decision, or None when it was allowed.
+
+    Most services end the message with the kind of policy that decided ("because no identity-based policy allows
+    ...", "with an explicit deny in ..."); STS does not (``with_reason=False``): its AccessDenied for AssumeRole
+    stops at the resource, whether the caller's policy or the role's trust policy refused.
+    """
     if decision.allowed:
         return None
     request = decision.request
@@ -27,6 +32,8 @@ def access_denied_message(decision, caller_arn: str | None = None) -> str | None
     text = f"User: {who} is not authorized to perform: {request.action}"
     if request.resource != "*":
         text += f" on resource: {request.resource}"
+    if not with_reason:
+        return text
     ptype = decision.denied_by or "identity-based policy"
     if decision.decision == "explicit-deny":
         return f"{text} with an explicit deny in {_ARTICLE.get(ptype, 'a')} {ptype}"

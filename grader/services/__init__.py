@@ -125,6 +125,9 @@ class ServiceTable:
     rules: dict
     denied_code: str = "AccessDenied"
     malformed_code: str = "MalformedPolicyDocument"
+    # Whether the service's AccessDenied names the kind of policy that decided ("because no identity-based policy
+    # allows ..."); STS's does not.
+    states_reason: bool = True
     # For the rules read from the reference: ARN variables filled by a rule rather than by the parameter of the
     # same name, condition keys whose value needs more than a parameter, each resource type's aws:ResourceTag keys,
     # and the resource-based policy that has a say on every call (S3's bucket policy).

@@ -103,4 +103,4 @@ TABLE = ServiceTable(signing_name="sts", model_name="sts", prefix="sts", rules={
                                lambda call: [f"arn:{call.partition}:sts::{call.account}:federated-user/"
                                              f"{call.param('Name', '*')}"],
                                documents=(document("Policy", "session", "session policy"),)),
-})
+}, states_reason=False)
