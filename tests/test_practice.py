@@ -1,5 +1,5 @@
 """Practice in every chapter: each chapter of the table of contents asks the reader to do something, with a solution
-folded away, and a solution the reader can run is saved with the outputs it produced."""
+folded away, and in each chapter at least one solution is code that ran there, saved with the outputs it produced."""
 
 from __future__ import annotations
 
@@ -78,6 +78,40 @@ def test_every_chapter_has_an_exercise_with_a_folded_solution(chapter):
                 if any(s["folded"] for s in exercise["solutions"])]
     assert answered, (f"{chapter}: no try-it exercise with a folded solution; add an `exercise` directive and a "
                       f"`solution` (or `solution-start` ... `solution-end`) with `:class: dropdown`")
+
+
+def ran_live(solution: dict) -> bool:
+    """A solution the reader sees run: folded, written between `solution-start` and `solution-end`, and enclosing
+    code cells each saved with an output and none with an error."""
+    return (solution["folded"] and solution["gated"] and solution["closed"] and bool(solution["code"])
+            and all(cell.get("outputs") and not any(o.get("output_type") == "error" for o in cell["outputs"])
+                    for cell in solution["code"]))
+
+
+def test_a_solution_runs_live_only_when_its_code_ran_cleanly():
+    def gated(*outputs, folded=True, closed=True):
+        cells = [{"cell_type": "code", "source": "x", "outputs": list(output)} for output in outputs]
+        return {"label": "ex-a", "folded": folded, "gated": True, "closed": closed, "code": cells}
+
+    printed = {"output_type": "stream", "name": "stdout", "text": "1\n"}
+    failed = {"output_type": "error", "ename": "ClientError", "evalue": "AccessDenied", "traceback": []}
+    assert ran_live(gated([printed], [printed]))
+    assert not ran_live(gated())  # no code cell at all
+    assert not ran_live(gated([printed], []))  # one cell never executed
+    assert not ran_live(gated([printed, failed]))
+    assert not ran_live(gated([printed], folded=False))
+    assert not ran_live(gated([printed], closed=False))
+    static = {"label": "ex-a", "folded": True, "gated": False, "closed": True, "code": []}
+    assert not ran_live(static)
+
+
+@pytest.mark.parametrize("chapter", toc_chapters())
+def test_every_chapter_has_an_exercise_whose_solution_runs_live(chapter):
+    found = practice(_cells(chapter))
+    live = [label for label, exercise in found["exercises"].items() if any(map(ran_live, exercise["solutions"]))]
+    assert live, (f"{chapter}: no exercise has a solution the reader sees run; write one as a markdown cell "
+                  f"`:::{{solution-start}} LABEL` with `:class: dropdown`, the solution's code cells, then a markdown "
+                  f"cell `:::{{solution-end}}`, and re-execute the chapter with tools/notebooks.py")
 
 
 @pytest.mark.parametrize("chapter", toc_chapters())
