@@ -85,7 +85,8 @@ def test_a_kernel_builds_in_the_servers_account_and_reaches_nothing_else(served_
     # The worker's gatehouse judges the kernel's calls: the role has no identity policy.
     assert out["refused"] == "AccessDenied"
     # The explanation of the refusal comes from the gatehouse that made it, the worker's.
-    assert out["why"].startswith("Refused: iam ListRoles") and out["why-module"] == out["why"]
+    assert out["why"].startswith("AWS says: AccessDenied: ") and out["why-module"] == out["why"]
+    assert "for iam:ListRoles" in out["why"] and "Missing Allow" in out["why"]
     # A learner's self-check still answers in their own kernel, reading the account through the API.
     assert out["check"] is True
     # moto's own API (reset, state dump) and every address that is not an AWS API are refused.
