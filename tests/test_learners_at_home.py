@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from site_build import ROOT, release_exercises
+from test_binder_env import _pins  # the pins of a requirements file, by normalised name
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 REPOSITORY = re.search(r"^repository:\n(?:[ ]+#.*\n)*[ ]+url:[ ]*(\S+)", (ROOT / "_config.yml").read_text(), re.M)[1]
@@ -26,16 +27,6 @@ INSTALL = f'pip install "gated-community[jupyter] @ git+{REPOSITORY}"'
 
 def _name(requirement: str) -> str:
     return re.sub(r"[-_.]+", "-", re.split(r"[=<>~! \[;]", requirement, maxsplit=1)[0]).lower()
-
-
-def _pins(path: Path) -> dict[str, str]:
-    pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, _, version = line.partition("==")
-            pins[_name(name)] = version
-    return pins
 
 
 def _third_party_imports(paths) -> set[str]:
