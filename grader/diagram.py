@@ -25,9 +25,13 @@ import json
 from typing import Any, Optional
 from urllib.parse import unquote
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from grader import browser
+
+# In a browser, matplotlib is one of Pyodide's own packages, loaded the first time a diagram is drawn.
+browser.load("matplotlib", "Drawing a diagram")
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle  # noqa: E402
 
 from grader.policy import matches_action
 

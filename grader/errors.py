@@ -23,6 +23,10 @@ class SandboxNetworkBlocked(GatedCommunityError, ConnectionRefusedError):
     """
 
 
+class NotInThisBrowser(GatedCommunityError):
+    """Raised where the book runs in a browser (Pyodide) and something it needs cannot run or load there."""
+
+
 def show_errors_plainly() -> None:
     """In IPython, print the project's errors as one clear message instead of a traceback.
 

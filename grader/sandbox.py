@@ -25,10 +25,12 @@ import json
 import os
 import socket
 import tempfile
+import sys
 import threading
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.handlers import BUILTIN_HANDLERS
@@ -339,6 +341,25 @@ patches.register_all((
     ("socket:", "create_connection", _guard_create_connection, "nothing leaves the machine while the sandbox runs"),
 ))
 
+def _guard_fetch(original: Callable) -> Callable:
+    def send_request(request, *args, **kwargs):
+        host = urlsplit(request.url).hostname or ""
+        if not _is_loopback_host(host):
+            raise _blocked(host)
+        return original(request, *args, **kwargs)
+
+    return send_request
+
+
+# In a browser (Pyodide) urllib3 sends through the page's fetch, not a socket: the same guard stands there.
+if sys.platform == "emscripten":
+    patches.register_all((
+        ("urllib3.contrib.emscripten.connection:", "send_request", _guard_fetch,
+         "nothing leaves the page while the sandbox runs"),
+        ("urllib3.contrib.emscripten.connection:", "send_streaming_request", _guard_fetch,
+         "nothing leaves the page while the sandbox runs"),
+    ))
+
 
 # --------------------------------------------------------------------------------------------------------------
 # The front door: every botocore request of the process passes here
@@ -425,8 +446,6 @@ def _gated(original: Callable) -> Callable:
         if answer is None and sandbox is not None:
             # moto does not serve this URL, so botocore would send it out: refuse here, where the message survives
             # (botocore would otherwise wrap the socket error in a bare "Could not connect to the endpoint URL").
-            from urllib.parse import urlsplit
-
             if not _is_loopback_host(urlsplit(request.url).hostname or ""):
                 raise _blocked(request.url)
         return answer

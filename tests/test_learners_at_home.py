@@ -37,7 +37,12 @@ def _third_party_imports(paths) -> set[str]:
                 modules |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 modules.add(node.module.split(".")[0])
-    return {m for m in modules if m not in sys.stdlib_module_names and m != "grader"}
+    return {m for m in modules if m not in sys.stdlib_module_names and m != "grader" and m not in BROWSER_ONLY}
+
+
+# Pyodide's own modules, which exist only in a browser: grader.browser and the sandbox's fetch-path patches import
+# them there alone (tests/test_browser_engine.py), so no install on a learner's machine brings them.
+BROWSER_ONLY = {"pyodide", "pyodide_js", "js"}
 
 
 def _distributions(modules: set[str]) -> set[str]:

@@ -7,7 +7,9 @@ that asks, at the one place every Python HTTP client opens a TCP connection:
 * ``socket.create_connection``, which ``http.client.HTTPConnection`` looks up for each connection it makes
   (``urllib.request`` and any ``http.client`` code), and
 * ``urllib3.util.connection.create_connection`` (``requests``, and botocore's own ``iam-role`` and
-  ``container-role`` providers, which send through urllib3).
+  ``container-role`` providers, which send through urllib3), and
+* in a browser (Pyodide), where urllib3 sends through the browser's ``fetch`` instead of a socket, the two
+  functions of ``urllib3.contrib.emscripten.connection`` that do it.
 
 For those two addresses on port 80 the connection is a :class:`LinkLocalSocket`: it collects the request the client
 writes, hands it to the endpoint's answering function and gives the client the answer to read. Every other address
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import http.client
 import io
+import sys
+from urllib.parse import urlsplit
 from typing import Any, Callable, Optional
 
 IMDS_ADDRESS = "169.254.169.254"
@@ -157,6 +161,38 @@ def _connect(original: Callable) -> Callable:
     return create_connection
 
 
+def _fetch(original: Callable) -> Callable:
+    """urllib3 in Pyodide: a request to a link-local address is answered here instead of by the browser's fetch."""
+
+    def send_request(request, *args, **kwargs):
+        url = urlsplit(request.url)
+        if not (url.scheme == "http" and _link_local((url.hostname, url.port or 80))):
+            return original(request, *args, **kwargs)
+        from urllib3.contrib.emscripten.response import EmscriptenResponse
+        from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+
+        # Silence reaches urllib3's caller as it does from a socket: a connect or a read timeout, in urllib3's words.
+        refusal = _endpoints.route(url.hostname) if _endpoints else NOWHERE
+        if refusal is not None:
+            raise ConnectTimeoutError(None, f"Connection to {url.hostname} timed out. (connect timeout="
+                                            f"{request.timeout or None})")
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        path = url.path or "/"
+        if url.query:
+            path += "?" + url.query
+        answer = _endpoints.answer(url.hostname, request.method, path, dict(request.headers), bytes(body))
+        if isinstance(answer, Silent):
+            raise ReadTimeoutError(None, request.url, f"Read timed out. (read timeout={request.timeout or None})")
+        status, headers, answer_body = answer
+        headers = {**headers, "Content-Length": str(len(answer_body))}
+        return EmscriptenResponse(status_code=status, headers=headers, body=answer_body, request=request)
+
+    send_request.__wrapped__ = original
+    return send_request
+
+
 PATCHES = (
     # http.client.HTTPConnection looks socket.create_connection up each time a connection object is made.
     ("socket:", "create_connection", _connect,
@@ -164,3 +200,10 @@ PATCHES = (
     ("urllib3.util.connection:", "create_connection", _connect,
      "requests and botocore (its iam-role and container-role providers too) open their TCP connections here"),
 )
+if sys.platform == "emscripten":
+    PATCHES += (
+        ("urllib3.contrib.emscripten.connection:", "send_request", _fetch,
+         "in a browser, urllib3 (and so botocore's providers) sends its requests through fetch here"),
+        ("urllib3.contrib.emscripten.connection:", "send_streaming_request", _fetch,
+         "in a browser, urllib3 sends a request whose body it streams through fetch here"),
+    )

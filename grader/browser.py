@@ -1,0 +1,47 @@
+"""The book in a browser: what differs when the kernel is Pyodide, in the page itself (the JupyterLite edition).
+
+Almost nothing does. The sandbox, the gatehouse and the badges run in the page as they run anywhere (the badge
+addresses are answered inside the process: see ``grader.aws.endpoints``). Two things are the browser's own:
+
+* urllib3 sends through the page's ``fetch``, so the sandbox guards and answers that path too;
+* a package Pyodide builds for the browser (matplotlib, for the two diagrams) is loaded when it is first needed,
+  not with the page, so that chapters without a diagram do not wait for it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from grader.errors import NotInThisBrowser
+
+
+def in_browser() -> bool:
+    """True when this Python runs in a web page (Pyodide)."""
+    return sys.platform == "emscripten"
+
+
+def load(package: str, needed_for: str) -> None:
+    """Load one of Pyodide's own packages now, from synchronous code; outside a browser, do nothing.
+
+    Pyodide loads packages asynchronously; inside a running cell the kernel can wait for it only where the browser
+    supports WebAssembly stack switching (JSPI: Chrome, Edge and Firefox today). Elsewhere the reader is told, in one
+    sentence, how to load it themselves.
+    """
+    if not in_browser():
+        return
+    import pyodide_js  # the page's Pyodide object, importable only inside Pyodide
+
+    try:
+        from pyodide.ffi import can_run_sync, run_sync
+    except ImportError:  # an older Pyodide
+        can_run_sync = None
+    if can_run_sync is None or not can_run_sync():
+        raise NotInThisBrowser(
+            f"{needed_for} needs {package}, which this browser cannot load in the middle of a cell: run "
+            f"`import {package}` in a cell of its own, then run this cell again.")
+    try:
+        run_sync(pyodide_js.loadPackage(package))
+    except Exception as error:  # the page could not fetch it (offline, or blocked)
+        raise NotInThisBrowser(
+            f"{needed_for} needs {package}, which the page could not load ({error}): check the connection and "
+            "run this cell again.") from None
