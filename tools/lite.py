@@ -50,6 +50,9 @@ ON_DEMAND = {"matplotlib"}
 # The Pyodide runtime's own files, from the npm package.
 RUNTIME_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
                  "pyodide-lock.json"]
+# Where the site goes in the book's own output, and its page that opens one notebook (``?path=`` a path in contents()).
+SITE_FOLDER = "lite"
+OPEN_NOTEBOOK = "notebooks/index.html"
 # botocore carries the models of every AWS service (about 17 MB); the site keeps the services the sandbox runs.
 BOTOCORE_SERVICES_FILE = ROOT / "grader" / "services" / "__init__.py"
 
@@ -285,26 +288,34 @@ def write_lock(runtime: Path, static: Path, served: dict[str, Path], cdn: str) -
     return written
 
 
-def stage_contents(folder: Path) -> None:
-    """The notebooks a reader opens: every chapter, its images, every released exercise."""
+def contents() -> dict[str, Path]:
+    """The notebooks a reader opens, by their path in the site (what ``OPEN_NOTEBOOK``'s ``?path=`` takes): every
+    chapter at the root (``book/02_trust_policy.ipynb`` is ``02_trust_policy.ipynb``), every released exercise at
+    ``exercises/<assignment>/<notebook>.ipynb``. The book's launch buttons and links are made from this too."""
     sys.path.insert(0, str(ROOT / "book" / "_ext"))
     try:
         import release_exercises
         released = release_exercises.released_notebooks()
     finally:
         sys.path.remove(str(ROOT / "book" / "_ext"))
-    if not released:
+    found = {chapter.name: chapter for chapter in sorted((ROOT / "book").glob("*.ipynb"))}
+    found.update({f"exercises/{notebook.parent.name}/{notebook.name}": notebook for notebook in released})
+    return found
+
+
+def stage_contents(folder: Path) -> None:
+    """The notebooks a reader opens (``contents()``), and the chapters' images."""
+    notebooks = contents()
+    if not any(path.startswith("exercises/") for path in notebooks):
         raise LiteBuildError("no released exercise was found: run `python book/_ext/release_exercises.py` first")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    for chapter in sorted((ROOT / "book").glob("*.ipynb")):
-        shutil.copy2(chapter, folder / chapter.name)
+    for path, source in notebooks.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
     if (ROOT / "book" / "images").is_dir():
         shutil.copytree(ROOT / "book" / "images", folder / "images")
-    for notebook in released:
-        target = folder / "exercises" / notebook.parent.name / notebook.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(notebook, target)
 
 
 def build(output: Path, work: Path | None = None) -> Path:
@@ -356,7 +367,7 @@ def build(output: Path, work: Path | None = None) -> Path:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=BUILD / "html" / "lite",
+    parser.add_argument("--output", type=Path, default=BUILD / "html" / SITE_FOLDER,
                         help="where the site goes (default: _build/html/lite, beside the book)")
     parser.add_argument("--work", type=Path, default=None,
                         help="where the site's sources are staged (default: _build/lite)")
