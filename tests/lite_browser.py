@@ -122,9 +122,15 @@ _MODEL = _PANEL + "return JSON.stringify(panel.context.model.toJSON());"
 
 def open_notebook(driver, base: str, path: str, app: str = "notebooks") -> None:
     driver.get(f"{base}{app}/index.html?path={path}")
+    wait_until_open(driver, path)
+
+
+def wait_until_open(driver, what: str = "the notebook") -> str:
+    """Wait until the page's notebook is open with its kernel session; the notebook's path in the site."""
     state = driver.execute_async_script(_WAIT_READY)
     if "error" in state:
-        raise AssertionError(f"{path}: {state['error']}")
+        raise AssertionError(f"{what}: {state['error']}")
+    return driver.execute_script(_PANEL + "return panel.context.path;")
 
 
 def run_all(driver) -> dict:

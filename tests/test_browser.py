@@ -28,6 +28,8 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 PAGES = toc_files()
 CHAPTERS = toc_chapters()
+# The in-browser edition's page that opens one notebook (tools/lite.py builds it into the site's lite/).
+LITE_APP = "lite/notebooks/index.html"
 QUIZ_PAGES = [c for c in CHAPTERS if (ROOT / "book" / "quizzes" / f"{Path(c).name}.yml").exists()]
 
 
@@ -197,6 +199,39 @@ def test_launch_links_open_this_chapter_from_the_configured_repository(browser, 
     assert query["branch"] == [branch], hub[0]
     assert query["urlpath"] == [f"lab/tree/{owner_repo.split('/')[-1]}/{notebook}"], hub[0]
     assert (ROOT / notebook).exists()
+
+    # The in-browser edition, beside the book: the chapter at the root of its files.
+    lite = [h for h in hrefs if urlsplit(h).path.endswith(LITE_APP)]
+    assert len(lite) == 1, f"{page}: no in-browser link among {hrefs}"
+    assert urljoin(urljoin(server, f"{page}.html"), lite[0]) == \
+        urljoin(server, f"{LITE_APP}?path={Path(page).name}.ipynb"), lite[0]
+
+
+def test_the_jupyterlite_button_opens_its_chapter_in_the_browser(browser, site, tmp_path_factory):
+    # The book and its in-browser edition served together, as published; lite/ is the offline tests' copy (with
+    # stand-ins for Pyodide's CDN packages, see tests/lite_offline.py), so the kernel starts with no network.
+    from selenium.webdriver.common.by import By
+
+    from lite_browser import serve, wait_until_open
+    from lite_offline import offline_site
+
+    published = tmp_path_factory.mktemp("published")
+    for entry in site.iterdir():
+        if entry.name != "lite":
+            (published / entry.name).symlink_to(entry)
+    offline_site(site / "lite", published / "lite")
+    page = CHAPTERS[0]
+    with serve(published) as base:
+        _open(browser, base, page)
+        browser.find_element(By.CSS_SELECTOR, ".dropdown-launch-buttons button.dropdown-toggle").click()
+        button = browser.find_element(By.CSS_SELECTOR, ".dropdown-launch-buttons a.btn-launch-jupyterlite")
+        assert button.is_displayed() and button.text.strip() == "JupyterLite"
+        assert "in your browser" in (button.get_attribute("title") or button.get_attribute("data-bs-original-title"))
+        _screenshot(browser, page.replace("/", "__") + "--launch-menu")
+        browser.get(button.get_attribute("href"))  # the same tab: the link itself opens a new one
+        browser.set_script_timeout(180)
+        assert wait_until_open(browser, page) == f"{Path(page).name}.ipynb"
+        _screenshot(browser, page.replace("/", "__") + "--in-the-browser")
 
 
 # -- the self-checks -------------------------------------------------------------------------------------------------
