@@ -1,6 +1,7 @@
 """A class of slips graded in one batch with untouched victims: every slip costs at most its own parts.
 
-Duplicated, retyped, renamed, re-flagged, deleted and reordered cells, an empty notebook and a file that is not a
+Duplicated, retyped, renamed, re-flagged, deleted and reordered cells, an empty notebook, a notebook saved by the
+in-browser edition or naming another kernel (nbgrader puts the course's kernelspec back), and a file that is not a
 notebook at all go through collect, ``autograde --jobs 2`` (the command line), feedback and export together with
 correct submissions. The batch completes; each part of each submission gets exactly its honest score; the one
 submission that cannot be graded is named, with its reason, in the last line and the exit status; the export lists
@@ -82,6 +83,16 @@ def emptied(nb):
     nb.cells = []
 
 
+def from_the_browser(nb):
+    # What JupyterLite's File > Download saves: Pyodide's kernel, which no grading machine has.
+    nb.metadata["kernelspec"] = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python", "version": "3.8", "file_extension": ".py"}
+
+
+def another_kernel(nb):
+    nb.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+
+
 ECHO_HOOK = ("get_ipython().events.register('pre_run_cell', lambda info: print(info.raw_cell))\n")
 ECHO_HISTORY = "\nprint(In)\nprint(_ih)\n"
 READ_COURSE = """
@@ -106,6 +117,8 @@ CLASS = {
     "deleted-answer": ({}, deleted_answer, {**FULL, "test-protocol-2": 0.0}),
     "reordered": ({}, reordered, {**FULL, "test-protocol-4": 0.0}),
     "emptied": ({}, emptied, ZERO),
+    "from-the-browser": ({}, from_the_browser, FULL),
+    "another-kernel": ({}, another_kernel, FULL),
     "not-a-notebook": None,
     "echoing": ({"protocol-1-answer": samples.SOLVED}, None, FULL),
     "reading": ({"protocol-1-answer": READ_COURSE}, None, ZERO),

@@ -290,8 +290,10 @@ def write_lock(runtime: Path, static: Path, served: dict[str, Path], cdn: str) -
 
 def contents() -> dict[str, Path]:
     """The notebooks a reader opens, by their path in the site (what ``OPEN_NOTEBOOK``'s ``?path=`` takes): every
-    chapter at the root (``book/02_trust_policy.ipynb`` is ``02_trust_policy.ipynb``), every released exercise at
-    ``exercises/<assignment>/<notebook>.ipynb``. The book's launch buttons and links are made from this too."""
+    chapter and every released exercise at the root (``book/02_trust_policy.ipynb`` is ``02_trust_policy.ipynb``,
+    ``exercises/release/03-badges/03-badges.ipynb`` is ``03-badges.ipynb``). At the root, the browser downloads a
+    notebook under its own name, which is the name nbgrader collects (JupyterLite names a download after its whole
+    path). The book's launch buttons and links are made from this too."""
     sys.path.insert(0, str(ROOT / "book" / "_ext"))
     try:
         import release_exercises
@@ -299,14 +301,18 @@ def contents() -> dict[str, Path]:
     finally:
         sys.path.remove(str(ROOT / "book" / "_ext"))
     found = {chapter.name: chapter for chapter in sorted((ROOT / "book").glob("*.ipynb"))}
-    found.update({f"exercises/{notebook.parent.name}/{notebook.name}": notebook for notebook in released})
+    exercises = {notebook.name: notebook for notebook in released}
+    clash = sorted(set(found) & set(exercises))
+    if clash:
+        raise LiteBuildError(f"an exercise and a chapter have the same file name, {clash[0]}: rename one")
+    found.update(exercises)
     return found
 
 
 def stage_contents(folder: Path) -> None:
     """The notebooks a reader opens (``contents()``), and the chapters' images."""
     notebooks = contents()
-    if not any(path.startswith("exercises/") for path in notebooks):
+    if not any(source.is_relative_to(ROOT / "exercises") for source in notebooks.values()):
         raise LiteBuildError("no released exercise was found: run `python book/_ext/release_exercises.py` first")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)

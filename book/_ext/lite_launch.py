@@ -7,7 +7,7 @@ chapter and every released exercise, each opened by ``lite/notebooks/index.html?
   JupyterHub, that opens this chapter in the reader's browser. sphinx-book-theme builds that menu on
   ``html-page-context`` at priority 501; this runs after it and appends to the same group (and makes the group
   when no other launch service is configured).
-- The role ``{lite}`text <exercises/01-community-protocol/01-community-protocol.ipynb>``` links to a notebook of
+- The role ``{lite}`text <01-community-protocol.ipynb>``` links to a notebook of
   the in-browser site, relative to the page. A path the site will not serve is a warning, so ``-W`` fails the build.
 
 What the site serves comes from ``tools/lite.py``'s ``contents()``, so the links and the site cannot disagree.
@@ -77,7 +77,7 @@ def add_launch_button(app, pagename, templatename, context, doctree):
 
 
 def lite_role(name, rawtext, text, lineno, inliner, options=None, content=None):
-    """{lite}`Open it in your browser <exercises/a/a.ipynb>`, or {lite}`exercises/a/a.ipynb`."""
+    """{lite}`Open it in your browser <a.ipynb>`, or {lite}`a.ipynb`."""
     from sphinx.util.nodes import split_explicit_title
 
     env = inliner.document.settings.env
