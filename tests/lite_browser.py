@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,14 +29,69 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class Counting(_Handler):
-    """Counts the bytes it serves (the bench's 'bytes downloaded')."""
-    served = 0
+@dataclass(frozen=True)
+class Served:
+    """One response: the request, its status, the file it came from (None for a listing or an error) and every
+    byte written to the socket for it, status line and headers included."""
+    method: str
+    path: str
+    status: int
+    file: Path | None
+    bytes: int
 
-    def copyfile(self, source, outputfile):
-        data = source.read()
-        type(self).served += len(data)
-        outputfile.write(data)
+
+class _Tally:
+    """The connection's output stream, counting what goes through it."""
+
+    def __init__(self, stream):
+        self.stream, self.count = stream, 0
+
+    def write(self, data):
+        self.count += len(data)
+        return self.stream.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+class Counting(_Handler):
+    """Records every response it sends (the bench's 'bytes downloaded'), in ``log``, a list of ``Served``.
+
+    It counts at the socket, so headers, 304s and error pages count too, as they would on the wire. ``Counting.new()``
+    gives a handler class with a log of its own, so two servers (or two page loads) never share one.
+    """
+    log: list[Served] = []
+    lock = threading.Lock()
+
+    @classmethod
+    def new(cls) -> type[Counting]:
+        return type(cls.__name__, (cls,), {"log": [], "lock": threading.Lock()})
+
+    def setup(self):
+        super().setup()
+        self.wfile = _Tally(self.wfile)
+
+    def handle_one_request(self):
+        self.status, self.file = None, None
+        before = self.wfile.count
+        super().handle_one_request()
+        if self.status is not None:
+            with self.lock:
+                sent = self.wfile.count - before
+                self.log.append(Served(self.command, self.path, int(self.status), self.file, sent))
+
+    def send_response(self, code, message=None):
+        self.status = code
+        super().send_response(code, message)
+
+    def send_head(self):
+        head = super().send_head()
+        if head is not None and self.status == 200:
+            served = Path(self.translate_path(self.path))
+            self.file = served / "index.html" if served.is_dir() else served
+            if not self.file.is_file():
+                self.file = None  # a directory listing
+        return head
 
 
 @contextmanager
