@@ -8,6 +8,8 @@ on 127.0.0.1, for chapter 1 and for chapter 5, one of the heaviest:
   way, so this is what a learner waits before the first answer); "open" is navigation to the notebook ready;
   "run all" is navigation to the last cell done.
 - **warm**: the same profile again, in a new browser process (the visitor who comes back): its HTTP cache is kept.
+  The server marks every file fresh for ten minutes (``Cache-Control: max-age=600``, as GitHub Pages does), so the
+  warm visit does not depend on how old the built files happen to be.
 - **downloaded**: every byte the server wrote for the cold visit (headers included), and what the same files weigh
   compressed with gzip at level 6, as a static host such as GitHub Pages sends them. The largest files are listed.
 
@@ -43,6 +45,14 @@ LARGEST = 5
 MB = 1024 * 1024
 
 
+class _PagesLike(lite_browser.Counting):
+    """The counting server, with the caching header GitHub Pages sends."""
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "max-age=600")
+        super().end_headers()
+
+
 def _missing_browser() -> str | None:
     missing = [str(p) for p in (lite_browser.CHROMIUM, lite_browser.CHROMEDRIVER) if not p.exists()]
     if importlib.util.find_spec("selenium") is None:
@@ -67,12 +77,12 @@ def _site(work: Path) -> tuple[Path, str]:
     return out, "built now by tools/lite.py (there is no _build/html/lite)"
 
 
-def _standins(site: Path) -> set[Path]:
-    """The stand-in wheels the offline copy serves in place of Pyodide's CDN packages."""
+def _standins(site: Path) -> dict[Path, str]:
+    """The stand-in wheels the offline copy serves in place of Pyodide's CDN packages, and their package names."""
     import json
 
     lock = json.loads((site / "static" / "pyodide" / "pyodide-lock.json").read_text())
-    return {(site / "static" / "pyodide" / lock["packages"][name]["file_name"]).resolve()
+    return {(site / "static" / "pyodide" / lock["packages"][name]["file_name"]).resolve(): name
             for name in lite_offline._sources()}
 
 
@@ -81,18 +91,18 @@ def _gzipped(file: Path) -> int:
     return len(gzip.compress(file.read_bytes(), compresslevel=6))
 
 
-def transfer(log: list, site: Path, standins: set[Path] = frozenset()) -> dict:
+def transfer(log: list, site: Path, standins: dict[Path, str] | None = None) -> dict:
     """What one visit downloaded, from the server's log (a list of ``lite_browser.Served``).
 
     ``sent`` is every byte written, headers and 304s included; ``gzipped`` is the files sent in full, each compressed
     with gzip -6; ``largest`` the biggest of those files (path in the site, bytes, gzipped bytes). Stand-ins are left
-    out of all three and returned by name.
+    out of all three and returned by package name (``standins`` maps their files to it).
     """
-    site = site.resolve()
+    site, standins = site.resolve(), standins or {}
     kept, skipped = [], set()
     for served in log:
         if served.file is not None and served.file.resolve() in standins:
-            skipped.add(served.file.name)
+            skipped.add(standins[served.file.resolve()])
         else:
             kept.append(served)
     files = [s.file.resolve() for s in kept if s.status == 200 and s.file is not None]
@@ -143,7 +153,7 @@ def run() -> dict:
         site, origin = _site(work)
         offline = lite_offline.offline_site(site, work / "offline")
         standins = _standins(offline)
-        handler = lite_browser.Counting.new()
+        handler = _PagesLike.new()
         results: dict = {"site": origin}
         goals: dict = {}
         largest: dict = {}

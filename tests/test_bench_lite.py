@@ -88,12 +88,12 @@ def test_transfer_sums_a_visit(folder):
         received = [_received(base, f"GET {path} HTTP/1.0\r\n\r\n")
                     for path in ("/page/", "/big.js", "/standin.whl", "/nowhere")]
         log = _settled(handler, len(received))
-    visit = bench.transfer(log, folder, {(folder / "standin.whl").resolve()})
+    visit = bench.transfer(log, folder, {(folder / "standin.whl").resolve(): "cryptography"})
     kept = [received[0], received[1], received[3]]
     assert visit["requests"] == 3
     assert visit["sent"] == sum(kept)
     assert visit["failed"] == ["/nowhere"]
-    assert visit["standins"] == ["standin.whl"]
+    assert visit["standins"] == ["cryptography"]
     packed = {name: len(gzip.compress((folder / name).read_bytes(), compresslevel=6))
               for name in ("big.js", "page/index.html")}
     assert visit["gzipped"] == sum(packed.values())
