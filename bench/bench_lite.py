@@ -69,6 +69,10 @@ def _site(work: Path) -> tuple[Path, str]:
     if (built / "jupyter-lite.json").is_file():
         return built, "_build/html/lite, from make book"
     out = work / "built" / "lite"
+    # The site carries the released exercises, so they are released first, as make book does (without proving the
+    # solutions again: that is the tests' work, not a benchmark's).
+    release = [sys.executable, str(ROOT / "book" / "_ext" / "release_exercises.py"), "--no-prove"]
+    subprocess.run(release, cwd=ROOT, check=True, capture_output=True, timeout=900)
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "lite.py"), "--output", str(out),
                              "--work", str(work / "lite-work")], cwd=ROOT, capture_output=True, text=True,
                             timeout=1800)
