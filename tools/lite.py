@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -53,8 +54,6 @@ RUNTIME_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wa
 # Where the site goes in the book's own output, and its page that opens one notebook (``?path=`` a path in contents()).
 SITE_FOLDER = "lite"
 OPEN_NOTEBOOK = "notebooks/index.html"
-# botocore carries the models of every AWS service (about 17 MB); the site keeps the services the sandbox runs.
-BOTOCORE_SERVICES_FILE = ROOT / "grader" / "services" / "__init__.py"
 
 
 class LiteBuildError(RuntimeError):
@@ -109,51 +108,64 @@ def fetch_runtime(version: str) -> Path:
     tarball = CACHE / f"pyodide-{version}.tgz"
     if result.returncode != 0 or not tarball.exists():
         raise LiteBuildError(f"npm could not fetch pyodide@{version}:\n{result.stderr.strip()}")
-    folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tarball) as archive:
-        for name in RUNTIME_FILES:
-            member = archive.getmember(f"package/{name}")
-            with archive.extractfile(member) as source, open(folder / name, "wb") as target:
-                shutil.copyfileobj(source, target)
+    with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
+        with tarfile.open(tarball) as archive:
+            for name in RUNTIME_FILES:
+                member = archive.getmember(f"package/{name}")
+                with archive.extractfile(member) as source, open(Path(scratch) / name, "wb") as target:
+                    shutil.copyfileobj(source, target)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(scratch, folder)  # whole, or not at all: another build may be reading the cache
+        Path(scratch).mkdir()  # for TemporaryDirectory's own clean-up
     return folder
 
 
 def fetch_wheel(name: str, version: str) -> Path | None:
-    """The pure-Python wheel of name==version from PyPI (pip's cache helps), or None if it has none."""
+    """The pure-Python wheel of name==version from PyPI (cached), or None if PyPI has none for it."""
     folder = CACHE / "wheels"
     folder.mkdir(parents=True, exist_ok=True)
-    prefix = canonical(name).replace("-", "_")
-    for wheel in folder.glob("*.whl"):
-        parts = wheel.name.split("-")
-        if canonical(parts[0]) == canonical(name) and parts[1] == version:
-            return wheel
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--only-binary", ":all:", "--platform", "any", "--implementation", "py", "--abi", "none",
-         "--python-version", "3.14", "-d", str(folder), f"{name}=={version}"],
-        capture_output=True, text=True)
-    if result.returncode != 0:
+
+    def cached(where: Path) -> Path | None:
+        for wheel in where.glob("*.whl"):
+            parts = wheel.name.split("-")
+            if canonical(parts[0]) == canonical(name) and parts[1] == version:
+                return wheel
         return None
-    for wheel in folder.glob("*.whl"):
-        parts = wheel.name.split("-")
-        if canonical(parts[0]) == canonical(name) and parts[1] == version:
-            return wheel
-    del prefix
-    return None
+
+    if cached(folder):
+        return cached(folder)
+    with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--only-binary", ":all:", "--platform", "any", "--implementation", "py", "--abi", "none",
+             "--python-version", "3.14", "-d", scratch, f"{name}=={version}"],
+            capture_output=True, text=True)
+        if result.returncode != 0:
+            if "No matching distribution" in result.stderr:
+                return None  # compiled only: Pyodide's distribution must have it
+            raise LiteBuildError(f"pip could not download {name}=={version} from PyPI:\n{result.stderr.strip()}")
+        wheel = cached(Path(scratch))
+        if wheel is None:
+            return None
+        return Path(os.replace(wheel, folder / wheel.name) or folder / wheel.name)
 
 
-def engine_wheel() -> Path:
-    """The engine (this checkout's ``grader`` package) as a wheel."""
-    folder = CACHE / "engine"
-    shutil.rmtree(folder, ignore_errors=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--no-build-isolation", "-w", str(folder), str(ROOT)], capture_output=True, text=True)
-    wheels = list(folder.glob("gated_community-*.whl"))
-    if result.returncode != 0 or not wheels:
-        raise LiteBuildError(f"the engine's wheel did not build:\n{result.stderr.strip()[-2000:]}")
-    shutil.rmtree(ROOT / "build", ignore_errors=True)
-    return wheels[0]
+def engine_wheel(folder: Path) -> Path:
+    """The engine (this checkout's ``grader`` package) as a wheel in ``folder``, built from a copy of its sources so
+    that two builds at once (the tests' and ``make book``'s) never share setuptools' build folder."""
+    with tempfile.TemporaryDirectory(prefix="gated-community-engine-") as scratch:
+        source = Path(scratch) / "source"
+        source.mkdir()
+        shutil.copy2(ROOT / "pyproject.toml", source / "pyproject.toml")
+        shutil.copytree(ROOT / "grader", source / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--no-build-isolation", "-w", scratch, str(source)], capture_output=True, text=True)
+        wheels = list(Path(scratch).glob("gated_community-*.whl"))
+        if result.returncode != 0 or not wheels:
+            raise LiteBuildError(f"the engine's wheel did not build:\n{result.stderr.strip()[-2000:]}")
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy2(wheels[0], folder / wheels[0].name))
 
 
 # -- the wheels' dependency tree, as Pyodide will see it ---------------------------------------------------------------
@@ -184,7 +196,7 @@ def marker_environment(info: dict) -> dict:
     }
 
 
-def resolve(lock: dict) -> tuple[dict[str, Path], list[str]]:
+def resolve(lock: dict, work: Path) -> tuple[dict[str, Path], list[str]]:
     """Every wheel the site serves, by canonical name, and the packages left to Pyodide's distribution.
 
     A package is served from the site when it has a pure-Python wheel at requirements.txt's pin (or, for the
@@ -193,7 +205,7 @@ def resolve(lock: dict) -> tuple[dict[str, Path], list[str]]:
     shipped = kernel_wheels()
     environment = marker_environment(lock["info"])
     pyodide_packages = {canonical(name): name for name in lock["packages"]}
-    served: dict[str, Path] = {"gated-community": engine_wheel()}
+    served: dict[str, Path] = {"gated-community": engine_wheel(work)}
     from_pyodide: list[str] = []
     queue = [*KERNEL_PACKAGES, *BOOK_PACKAGES]
     seen = set()
@@ -331,10 +343,13 @@ def build(output: Path, work: Path | None = None) -> Path:
     cdn = constants.PYODIDE_CDN_URL
     runtime = fetch_runtime(version)
     lock = json.loads((runtime / "pyodide-lock.json").read_text())
-    served, from_pyodide = resolve(lock)
-    served["botocore"] = trim_botocore(served["botocore"], sandbox_services(), CACHE / "trimmed")
-
     lite_dir = work or BUILD / "lite"
+    # This build's own wheels (the engine, botocore trimmed), apart from the shared download cache.
+    wheels = lite_dir.with_name(lite_dir.name + "-wheels")
+    shutil.rmtree(wheels, ignore_errors=True)
+    served, from_pyodide = resolve(lock, wheels)
+    served["botocore"] = trim_botocore(served["botocore"], sandbox_services(), wheels)
+
     shutil.rmtree(lite_dir, ignore_errors=True)
     static = lite_dir / "static" / "pyodide"
     static.mkdir(parents=True)

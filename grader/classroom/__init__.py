@@ -6,6 +6,16 @@ own process, kernel and sandbox, and recorded with its ``status``) -> ``feedback
 hidden test) -> ``export`` (grades as CSV, with each submission's status). ``cli`` is the command line: ``python -m grader.classroom``.
 """
 
-from grader.classroom.course import Course, UserError
+from grader import browser
+
+if browser.in_browser():
+    from grader.errors import NotInThisBrowser
+
+    raise NotInThisBrowser(
+        "The classroom's tools (release, collect, autograde, feedback, export) run on the instructor's machine, where "
+        "nbgrader and its kernels are: a learner in the browser self-checks with grader.selfcheck and hands in with "
+        "File > Download.")
+
+from grader.classroom.course import Course, UserError  # noqa: E402
 
 __all__ = ["Course", "UserError"]
