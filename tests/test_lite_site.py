@@ -105,3 +105,20 @@ def test_the_kernel_preloads_the_engine_and_never_falls_back_to_pypi(site):
 def test_no_stand_in_of_the_offline_tests_is_published(site):
     wheels = [wheel.name for wheel in (site / "static" / "pyodide").glob("*.whl")]
     assert not [name for name in wheels if "standin" in name or lite.canonical(name.split("-")[0]) in COMPILED]
+
+
+def test_the_wheels_come_compiled_for_pyodides_python(site, lock):
+    """A page keeps no bytecode between visits, so the site ships it: the engine with its sources beside it, and in
+    the other wheels the modules a session imports, sourceless, as Pyodide's own packages are."""
+    static = site / "static" / "pyodide"
+    tag = lite.kernel_constants().PYODIDE_PYTHON_VERSION.replace(".", "")
+    with zipfile.ZipFile(static / lock["packages"]["gated-community"]["file_name"]) as engine:
+        names = set(engine.namelist())
+    assert f"grader/__pycache__/sandbox.cpython-{tag}.pyc" in names and "grader/sandbox.py" in names
+    with zipfile.ZipFile(static / lock["packages"]["moto"]["file_name"]) as moto:
+        names = set(moto.namelist())
+        header = moto.read("moto/core/models.pyc")[:16]
+    assert "moto/core/models.pyc" in names and "moto/core/models.py" not in names
+    assert "moto/dynamodb/models/__init__.py" in names, "a module no session imports stays source"
+    # PEP 552: flags 0b01, a hash-based pyc the page never checks against a source file it does not have.
+    assert int.from_bytes(header[4:8], "little") == 0b01

@@ -15,6 +15,10 @@ What the site serves itself, and what it takes from Pyodide:
   cannot be built from PyPI for WebAssembly. Pyodide builds them: the site's lock file points at Pyodide's own
   distribution on its CDN, at the versions Pyodide ships (which may differ from ``requirements.txt``'s).
 
+The wheels are served compiled to the bytecode of Pyodide's Python, as Pyodide's own packages are (a page keeps no
+bytecode between visits): ``tools/lite_compile.py`` does it inside Pyodide, run by Node. botocore keeps the models of
+the services the sandbox runs only.
+
 The lock file (``static/pyodide/pyodide-lock.json``) is Pyodide's own, with the site's wheels added by
 ``pyodide-lock``'s ``add_wheels_to_spec``. The kernel preloads the engine while it starts, and loads the rest of a
 package's tree by its imports, as Pyodide does, so a chapter's first line (``from grader import sandbox``) is the
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import email.parser
+import hashlib
 import json
 import os
 import re
@@ -270,10 +275,78 @@ def trim_botocore(wheel: Path, services: list[str], folder: Path) -> Path:
     return target
 
 
+# -- compiling the wheels to bytecode, inside Pyodide ---------------------------------------------------------------------
+
+# What a session of the book imports: the kernel, the widgets, the sandbox running every service it answers, and
+# IPython formatting a traceback. Run in a separate Python, whose imported module files are the "hot" list.
+_SESSION = """
+import json, sys, sysconfig
+import IPython, IPython.core.ultratb, ipywidgets, pygments.lexers.python, pygments.formatters.terminal256
+from grader import sandbox
+from grader.services import services_run
+aws = sandbox.start()
+for signing_name, _ in services_run():
+    aws.client(signing_name)
+aws.client("sts").get_caller_identity()
+aws.stop()
+root = sysconfig.get_paths()["purelib"] + "/"
+print(json.dumps(sorted({m.__file__[len(root):] for m in list(sys.modules.values())
+                         if (getattr(m, "__file__", None) or "").startswith(root)})))
+"""
+
+
+def hot_modules() -> set[str]:
+    """The module files (paths inside their wheels) a session of the book imports, found by running one here."""
+    result = subprocess.run([sys.executable, "-c", _SESSION], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if result.returncode != 0:
+        raise LiteBuildError(f"the book's session could not run to list what it imports:\n{result.stderr[-2000:]}")
+    return {path for path in json.loads(result.stdout.strip().splitlines()[-1]) if path.endswith(".py")}
+
+
+def compile_wheels(runtime: Path, served: dict[str, Path]) -> dict[str, Path]:
+    """Every served wheel compiled to the bytecode of Pyodide's Python (``tools/lite_compile.py``, run in Pyodide
+    under Node), cached by the wheel's and the hot list's hashes. The engine keeps its sources with its bytecode
+    beside them; in the others, the modules a session imports become sourceless, as in Pyodide's own packages."""
+    folder = CACHE / "compiled"
+    folder.mkdir(parents=True, exist_ok=True)
+    tag = "py" + "".join(json.loads((runtime / "pyodide-lock.json").read_text())["info"]["python"].split(".")[:2])
+    hot = sorted(hot_modules())
+    hot_digest = hashlib.sha256("\n".join(hot).encode()).hexdigest()[:8]
+    compiled, jobs = {}, []
+    for name, wheel in served.items():
+        keep_sources = name == "gated-community"
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
+        distribution, version = wheel.name.split("-")[:2]
+        flavour = "sources" if keep_sources else hot_digest
+        target = folder / f"{digest}-{flavour}" / f"{distribution}-{version}-{tag}-none-any.whl"
+        compiled[name] = target
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            jobs.append([str(wheel.resolve()), str(target.with_suffix(".partial").resolve()), keep_sources,
+                         None if keep_sources else hot])
+    if jobs:
+        node = shutil.which("node")
+        if not node:
+            raise LiteBuildError("the in-browser site needs Node.js to compile its wheels in Pyodide: install Node.js 20")
+        with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
+            (Path(scratch) / "jobs.json").write_text(json.dumps(jobs))
+            result = subprocess.run([node, str(ROOT / "tools" / "lite_compile.mjs"), str(runtime),
+                                     str(Path(scratch) / "jobs.json")], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise LiteBuildError(f"the wheels could not be compiled in Pyodide:\n{result.stderr.strip()[-1500:]}")
+        for _, partial, _, _ in jobs:
+            os.replace(partial, Path(partial).with_suffix(".whl"))
+    return compiled
+
+
 # -- the lock file and the site ------------------------------------------------------------------------------------------
 
-def write_lock(runtime: Path, static: Path, served: dict[str, Path], cdn: str) -> dict:
-    """Pyodide's lock with the site's wheels added: Pyodide's own packages point at its CDN, the site's at itself."""
+def write_lock(runtime: Path, static: Path, served: dict[str, Path], compiled: dict[str, Path], cdn: str) -> dict:
+    """Pyodide's lock with the site's wheels added: Pyodide's own packages point at its CDN, the site's at itself.
+
+    pyodide-lock reads each wheel's imports and dependencies from the wheel as PyPI ships it (``served``); the site
+    serves it compiled (``compiled``), under the same name and version."""
     from pyodide_lock.spec import PyodideLockSpec
     from pyodide_lock.utils import add_wheels_to_spec
 
@@ -285,11 +358,14 @@ def write_lock(runtime: Path, static: Path, served: dict[str, Path], cdn: str) -
     for package in spec.packages.values():
         if "://" not in package.file_name:
             package.file_name = f"{cdn}/{package.file_name}"
-    wheels = []
-    for wheel in served.values():
+    with tempfile.TemporaryDirectory(dir=static.parent) as scratch:
+        originals = [Path(shutil.copy2(wheel, Path(scratch) / wheel.name)) for wheel in served.values()]
+        spec = add_wheels_to_spec(spec, originals, base_path=Path(scratch), base_url="")
+    for name, wheel in compiled.items():
+        package = spec.packages[name]
         shutil.copy2(wheel, static / wheel.name)
-        wheels.append(static / wheel.name)
-    spec = add_wheels_to_spec(spec, wheels, base_path=static, base_url="")
+        package.file_name = wheel.name
+        package.sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
     engine = spec.packages["gated-community"]
     engine.depends = [d for d in engine.depends if canonical(d) not in ON_DEMAND]
     spec.to_json(static / "pyodide-lock.json", indent=1)
@@ -349,13 +425,14 @@ def build(output: Path, work: Path | None = None) -> Path:
     shutil.rmtree(wheels, ignore_errors=True)
     served, from_pyodide = resolve(lock, wheels)
     served["botocore"] = trim_botocore(served["botocore"], sandbox_services(), wheels)
+    compiled = compile_wheels(runtime, served)
 
     shutil.rmtree(lite_dir, ignore_errors=True)
     static = lite_dir / "static" / "pyodide"
     static.mkdir(parents=True)
     for name in RUNTIME_FILES[:-1]:
         shutil.copy2(runtime / name, static / name)
-    write_lock(runtime, static, served, cdn)
+    write_lock(runtime, static, served, compiled, cdn)
     stage_contents(lite_dir / "files")
     settings = {
         "jupyter-lite-schema-version": 0,
