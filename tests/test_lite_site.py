@@ -122,3 +122,14 @@ def test_the_wheels_come_compiled_for_pyodides_python(site, lock):
     assert "moto/dynamodb/models/__init__.py" in names, "a module no session imports stays source"
     # PEP 552: flags 0b01, a hash-based pyc the page never checks against a source file it does not have.
     assert int.from_bytes(header[4:8], "little") == 0b01
+    # Pyodide's standard library too: zipimport reads module.pyc from the archive before module.py.
+    with zipfile.ZipFile(static / "python_stdlib.zip") as stdlib:
+        names = set(stdlib.namelist())
+    assert "json/decoder.pyc" in names and "json/decoder.py" not in names
+    assert "pydoc.py" in names, "a module no session imports stays source"
+
+
+def test_the_chapters_myst_renders_in_the_browser_edition(site):
+    """The chapters are MyST notebooks (admonitions, folded solutions): jupyterlab-myst renders them there too."""
+    config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    assert "jupyterlab-myst" in {extension["name"] for extension in config["federated_extensions"]}

@@ -15,9 +15,10 @@ What the site serves itself, and what it takes from Pyodide:
   cannot be built from PyPI for WebAssembly. Pyodide builds them: the site's lock file points at Pyodide's own
   distribution on its CDN, at the versions Pyodide ships (which may differ from ``requirements.txt``'s).
 
-The wheels are served compiled to the bytecode of Pyodide's Python, as Pyodide's own packages are (a page keeps no
-bytecode between visits): ``tools/lite_compile.py`` does it inside Pyodide, run by Node. botocore keeps the models of
-the services the sandbox runs only.
+The wheels, and the standard library Pyodide's npm package ships as source, are served compiled to the bytecode of
+Pyodide's Python, as Pyodide's own packages are (a page keeps no bytecode between visits): ``tools/lite_compile.py``
+does it inside Pyodide, run by Node, for the modules a session of the book imports. botocore keeps the models of the
+services the sandbox runs only.
 
 The lock file (``static/pyodide/pyodide-lock.json``) is Pyodide's own, with the site's wheels added by
 ``pyodide-lock``'s ``add_wheels_to_spec``. The kernel preloads the engine while it starts, and loads the rest of a
@@ -289,42 +290,65 @@ for signing_name, _ in services_run():
     aws.client(signing_name)
 aws.client("sts").get_caller_identity()
 aws.stop()
-root = sysconfig.get_paths()["purelib"] + "/"
-print(json.dumps(sorted({m.__file__[len(root):] for m in list(sys.modules.values())
-                         if (getattr(m, "__file__", None) or "").startswith(root)})))
+found = {}
+for kind in ("purelib", "stdlib"):
+    root = sysconfig.get_paths()[kind] + "/"
+    files = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
+    found[kind] = sorted({f[len(root):] for f in files if f.startswith(root) and "site-packages/" not in f[len(root):]})
+print(json.dumps(found))
 """
+# Modules only a browser imports, which a session here cannot list.
+BROWSER_HOT = ("urllib3/contrib/emscripten/",)
 
 
-def hot_modules() -> set[str]:
-    """The module files (paths inside their wheels) a session of the book imports, found by running one here."""
+def hot_modules() -> tuple[set[str], set[str]]:
+    """The module files a session of the book imports, found by running one here: (paths inside the wheels, paths
+    inside the standard library). A module this Python has compiled (``md.cpython-311-....so``) counts as its
+    ``.py``, which is what Pyodide imports from a pure wheel."""
     result = subprocess.run([sys.executable, "-c", _SESSION], capture_output=True, text=True, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     if result.returncode != 0:
         raise LiteBuildError(f"the book's session could not run to list what it imports:\n{result.stderr[-2000:]}")
-    return {path for path in json.loads(result.stdout.strip().splitlines()[-1]) if path.endswith(".py")}
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+
+    def as_source(path: str) -> str:
+        folder, _, name = path.rpartition("/")
+        return (f"{folder}/" if folder else "") + name.split(".")[0] + ".py" if not path.endswith(".py") else path
+
+    site = {as_source(p) for p in found["purelib"] if p.endswith((".py", ".so"))}
+    stdlib = {as_source(p) for p in found["stdlib"] if p.endswith(".py")}
+    return site, stdlib
 
 
-def compile_wheels(runtime: Path, served: dict[str, Path]) -> dict[str, Path]:
-    """Every served wheel compiled to the bytecode of Pyodide's Python (``tools/lite_compile.py``, run in Pyodide
-    under Node), cached by the wheel's and the hot list's hashes. The engine keeps its sources with its bytecode
-    beside them; in the others, the modules a session imports become sourceless, as in Pyodide's own packages."""
+def compile_wheels(runtime: Path, served: dict[str, Path]) -> tuple[dict[str, Path], Path]:
+    """Every served wheel, and Pyodide's standard library, compiled to the bytecode of Pyodide's Python
+    (``tools/lite_compile.py``, run in Pyodide under Node), cached by their hashes and the hot list's. The engine
+    keeps its sources with its bytecode beside them; elsewhere the modules a session imports become sourceless, as
+    in Pyodide's own packages. Returns the compiled wheels by name, and the compiled ``python_stdlib.zip``."""
     folder = CACHE / "compiled"
     folder.mkdir(parents=True, exist_ok=True)
     tag = "py" + "".join(json.loads((runtime / "pyodide-lock.json").read_text())["info"]["python"].split(".")[:2])
-    hot = sorted(hot_modules())
-    hot_digest = hashlib.sha256("\n".join(hot).encode()).hexdigest()[:8]
-    compiled, jobs = {}, []
-    for name, wheel in served.items():
-        keep_sources = name == "gated-community"
-        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()[:16]
-        distribution, version = wheel.name.split("-")[:2]
-        flavour = "sources" if keep_sources else hot_digest
-        target = folder / f"{digest}-{flavour}" / f"{distribution}-{version}-{tag}-none-any.whl"
-        compiled[name] = target
+    site_hot, stdlib_hot = hot_modules()
+    compiled, jobs, finished = {}, [], []
+
+    def job(source: Path, name: str, keep_sources: bool, hot: set[str] | None) -> Path:
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+        flavour = "sources" if hot is None else hashlib.sha256("\n".join(sorted(hot)).encode()).hexdigest()[:8]
+        target = folder / f"{digest}-{flavour}" / name
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            jobs.append([str(wheel.resolve()), str(target.with_suffix(".partial").resolve()), keep_sources,
-                         None if keep_sources else hot])
+            partial = target.with_name(target.name + ".partial")
+            jobs.append([str(source.resolve()), str(partial.resolve()), keep_sources, None if hot is None else sorted(hot)])
+            finished.append((partial, target))
+        return target
+
+    for name, wheel in served.items():
+        keep_sources = name == "gated-community"
+        distribution, version = wheel.name.split("-")[:2]
+        wheel_hot = None if keep_sources else {p for p in site_hot if p.split("/")[0] in _top_levels(wheel)} | {
+            n for n in _names(wheel) if n.startswith(BROWSER_HOT) and n.endswith(".py")}
+        compiled[name] = job(wheel, f"{distribution}-{version}-{tag}-none-any.whl", keep_sources, wheel_hot)
+    stdlib = job(runtime / "python_stdlib.zip", "python_stdlib.zip", False, stdlib_hot)
     if jobs:
         node = shutil.which("node")
         if not node:
@@ -335,9 +359,18 @@ def compile_wheels(runtime: Path, served: dict[str, Path]) -> dict[str, Path]:
                                      str(Path(scratch) / "jobs.json")], capture_output=True, text=True)
         if result.returncode != 0:
             raise LiteBuildError(f"the wheels could not be compiled in Pyodide:\n{result.stderr.strip()[-1500:]}")
-        for _, partial, _, _ in jobs:
-            os.replace(partial, Path(partial).with_suffix(".whl"))
-    return compiled
+        for partial, target in finished:
+            os.replace(partial, target)
+    return compiled, stdlib
+
+
+def _names(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.namelist()
+
+
+def _top_levels(wheel: Path) -> set[str]:
+    return {name.split("/")[0] for name in _names(wheel)}
 
 
 # -- the lock file and the site ------------------------------------------------------------------------------------------
@@ -425,13 +458,13 @@ def build(output: Path, work: Path | None = None) -> Path:
     shutil.rmtree(wheels, ignore_errors=True)
     served, from_pyodide = resolve(lock, wheels)
     served["botocore"] = trim_botocore(served["botocore"], sandbox_services(), wheels)
-    compiled = compile_wheels(runtime, served)
+    compiled, stdlib = compile_wheels(runtime, served)
 
     shutil.rmtree(lite_dir, ignore_errors=True)
     static = lite_dir / "static" / "pyodide"
     static.mkdir(parents=True)
     for name in RUNTIME_FILES[:-1]:
-        shutil.copy2(runtime / name, static / name)
+        shutil.copy2(stdlib if name == "python_stdlib.zip" else runtime / name, static / name)
     write_lock(runtime, static, served, compiled, cdn)
     stage_contents(lite_dir / "files")
     settings = {

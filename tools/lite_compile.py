@@ -12,6 +12,9 @@ exactly what its Python (3.14) reads, whatever Python builds the site.
   code. Its bytecode is marked unchecked (PEP 552): the page never compares it with the source.
 
 Every other file is copied unchanged, and RECORD is written anew.
+
+Pyodide's standard library (``python_stdlib.zip``) ships as source too: its modules a session imports are compiled
+the same way (zipimport reads ``module.pyc`` in the archive before ``module.py``).
 """
 
 import base64
@@ -67,7 +70,38 @@ def compile_wheel(source, target, keep_sources, hot=None):
             out.writestr(zipfile.ZipInfo(name, date_time=(2020, 2, 2, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
 
 
+def _pyc(data, filename):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = compile(data, filename, "exec", dont_inherit=True)
+    return bytes(_code_to_hash_pyc(code, importlib.util.source_hash(data), checked=False))
+
+
+def compile_stdlib(source, target, hot, archive_path):
+    """The standard library's archive with the ``hot`` modules sourceless, as Pyodide imports it from
+    ``archive_path``."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename in hot:
+                try:
+                    pyc = _pyc(data, f"{archive_path}/{info.filename}")
+                except SyntaxError:
+                    zout.writestr(info, data)
+                    continue
+                zout.writestr(zipfile.ZipInfo(info.filename + "c", date_time=info.date_time), pyc,
+                              zipfile.ZIP_DEFLATED)
+            else:
+                zout.writestr(info, data)
+
+
 def main(jobs):
-    """``jobs``: (source wheel, target wheel, keep sources, hot files or None), paths as Pyodide sees them."""
+    """``jobs``: (source, target, keep sources, hot files or None), paths as Pyodide sees them. A source that is not a
+    wheel is the standard library's archive."""
     for source, target, keep_sources, hot in jobs:
-        compile_wheel(source, target, keep_sources, set(hot) if isinstance(hot, list) else None)  # null: None
+        hot = set(hot) if isinstance(hot, list) else None  # JavaScript's null arrives as JsNull
+        if source.endswith(".zip"):
+            archive = f"/lib/python{sys.version_info[0]}{sys.version_info[1]}.zip"
+            compile_stdlib(source, target, hot or set(), archive)
+        else:
+            compile_wheel(source, target, keep_sources, hot)
