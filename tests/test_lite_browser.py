@@ -204,3 +204,21 @@ def test_an_exercise_is_solved_self_checked_and_handed_in_from_the_browser(drive
         else:
             assert _text(kept["source"]) == _text(cell["source"])
     assert handed_in["metadata"].get("kernelspec", {}).get("name"), "the downloaded notebook names no kernel"
+
+
+_COMPLETE = """
+const done = arguments[arguments.length - 1];
+const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+const code = arguments[0];
+kernel.requestComplete({code: code, cursor_pos: code.length})
+  .then(reply => done(reply.content.matches), error => done(['error: ' + error]));
+"""
+
+
+def test_tab_completion_answers_in_the_browser(driver, base):
+    """The kernel completes with jedi, whose wheel the site serves without third-party stubs: the standard library's
+    names and the live objects of the book's packages still complete."""
+    open_notebook(driver, base, "01_gated_community.ipynb")
+    run_all(driver)
+    assert "loads" in driver.execute_async_script(_COMPLETE, "import json; json.lo")
+    assert "get_caller_identity" in driver.execute_async_script(_COMPLETE, "sts.get_caller_id")

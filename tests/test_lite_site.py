@@ -92,6 +92,13 @@ def test_botocore_keeps_the_models_of_every_service_the_sandbox_runs(site, lock)
     assert "dynamodb" not in models
 
 
+def test_jedi_keeps_the_standard_librarys_stubs_only(site, lock):
+    with zipfile.ZipFile(site / "static" / "pyodide" / lock["packages"]["jedi"]["file_name"]) as wheel:
+        names = wheel.namelist()
+    assert any(n.startswith("jedi/third_party/typeshed/stdlib/") for n in names)
+    assert not any(n.startswith(("jedi/third_party/typeshed/stubs/", "jedi/third_party/django-stubs/")) for n in names)
+
+
 def test_the_kernel_preloads_the_engine_and_never_falls_back_to_pypi(site):
     config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
     kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]

@@ -44,6 +44,7 @@ import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -253,20 +254,15 @@ def sandbox_services() -> list[str]:
     return names
 
 
-def trim_botocore(wheel: Path, services: list[str], folder: Path) -> Path:
-    """botocore's wheel without the models of services the sandbox does not run: a learner who asks for another
-    service gets botocore's own UnknownServiceError at once instead of the sandbox's refusal at the first call."""
+def trim_wheel(wheel: Path, drop: Callable[[list[str]], bool], folder: Path) -> Path:
+    """A copy of ``wheel`` in ``folder`` without the files whose path parts ``drop`` says to leave out."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / wheel.name
-    keep = set(services)
     with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
         record_name = next(n for n in source.namelist() if n.endswith(".dist-info/RECORD"))
         kept = []
         for item in source.infolist():
-            parts = item.filename.split("/")
-            if len(parts) > 3 and parts[0] == "botocore" and parts[1] == "data" and parts[2] not in keep:
-                continue
-            if item.filename == record_name:
+            if item.filename == record_name or drop(item.filename.split("/")):
                 continue
             out.writestr(item, source.read(item.filename))
             kept.append(item.filename)
@@ -274,6 +270,23 @@ def trim_botocore(wheel: Path, services: list[str], folder: Path) -> Path:
                   if line.split(",")[0] in kept]
         out.writestr(record_name, "\n".join(record + [f"{record_name},,"]) + "\n")
     return target
+
+
+def trim_botocore(wheel: Path, services: list[str], folder: Path) -> Path:
+    """botocore's wheel without the models of services the sandbox does not run (about 14 MB of 17): a learner who
+    asks for another service gets botocore's own UnknownServiceError at once instead of the sandbox's refusal at the
+    first call."""
+    keep = set(services)
+    return trim_wheel(wheel, lambda parts: len(parts) > 3 and parts[:2] == ["botocore", "data"] and parts[2] not in keep,
+                      folder)
+
+
+def trim_jedi(wheel: Path, folder: Path) -> Path:
+    """jedi's wheel without typeshed's stubs of third-party packages and Django's (2.6 MB of its 4.9 compressed):
+    completion keeps the standard library's stubs, and reads the book's packages from the live objects in the kernel,
+    as IPython asks it to."""
+    return trim_wheel(wheel, lambda parts: parts[:2] == ["jedi", "third_party"] and len(parts) > 2 and (
+        parts[2] == "django-stubs" or parts[2:4] == ["typeshed", "stubs"]), folder)
 
 
 # -- compiling the wheels to bytecode, inside Pyodide ---------------------------------------------------------------------
@@ -458,6 +471,7 @@ def build(output: Path, work: Path | None = None) -> Path:
     shutil.rmtree(wheels, ignore_errors=True)
     served, from_pyodide = resolve(lock, wheels)
     served["botocore"] = trim_botocore(served["botocore"], sandbox_services(), wheels)
+    served["jedi"] = trim_jedi(served["jedi"], wheels)
     compiled, stdlib = compile_wheels(runtime, served)
 
     shutil.rmtree(lite_dir, ignore_errors=True)
