@@ -157,7 +157,6 @@ const done = arguments[arguments.length - 1];
   try {
     const app = window.jupyterapp;
     const panel = app.shell.currentWidget;
-    const { NotebookActions } = await (async () => ({ NotebookActions: null }))();
     const cells = panel.content.widgets;
     const started = Date.now();
     let first = null;

@@ -7,7 +7,6 @@ published site (``_build/html/lite``) keeps pointing at Pyodide's packages, and 
 
 from __future__ import annotations
 
-import base64
 import importlib.metadata
 import hashlib
 import json
@@ -18,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "tests" / "fixtures" / "lite-standins"
+
+sys.path.insert(0, str(ROOT / "tools"))
+from lite_compile import record_line  # noqa: E402  (the wheel RECORD line the build writes too)
 
 
 def _installed(package: str) -> Path:
@@ -39,11 +41,6 @@ def _sources() -> dict[str, tuple[str, str, Path]]:
     }
 
 
-def _record_line(name: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{name},sha256={digest},{len(data)}"
-
-
 def standin_wheel(distribution: str, version: str, package: Path, folder: Path) -> Path:
     """A py3-none-any wheel of the .py files under ``package`` (compiled speedups left out)."""
     safe = distribution.replace("-", "_")
@@ -56,7 +53,7 @@ def standin_wheel(distribution: str, version: str, package: Path, folder: Path) 
                                       "Summary: stand-in for the offline browser tests\n").encode()
     files[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests/lite_offline.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     files[f"{dist_info}/top_level.txt"] = f"{package.name}\n".encode()
-    record = [_record_line(name, data) for name, data in files.items()] + [f"{dist_info}/RECORD,,"]
+    record = [record_line(name, data) for name, data in files.items()] + [f"{dist_info}/RECORD,,"]
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():

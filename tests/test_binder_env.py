@@ -28,18 +28,16 @@ import pytest
 
 from site_build import ROOT, release_exercises, toc_chapters
 
+sys.path.insert(0, str(ROOT / "tools"))
+import lite  # noqa: E402  (the build's reader of requirement pins)
+
 BINDER = ROOT / "binder"
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "exercises" / "source").glob("*") if any(p.glob("*.ipynb")))
 
 
 def _pins(path: Path) -> dict[str, str]:
-    pins = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, _, version = line.partition("==")
-            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
-    return pins
+    """The pins of a requirements file, by normalised name: the build's own reader (tools/lite.py)."""
+    return lite.pins(path)
 
 
 # -- the files themselves (fast) ---------------------------------------------------------------------------------------

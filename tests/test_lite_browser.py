@@ -145,7 +145,7 @@ return buttons.length;
 """
 
 
-def test_an_exercise_is_solved_self_checked_and_handed_in_from_the_browser(driver, base, site):
+def test_an_exercise_is_solved_self_checked_and_handed_in_from_the_browser(driver, base):
     released = json.loads((ROOT / "exercises" / "release" / EXERCISE / f"{EXERCISE}.ipynb").read_text())
     source = json.loads((ROOT / "exercises" / "source" / EXERCISE / f"{EXERCISE}.ipynb").read_text())
     answers = {c["metadata"]["nbgrader"]["grade_id"]: _text(c["source"]) for c in source["cells"]

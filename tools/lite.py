@@ -88,13 +88,13 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pins() -> dict[str, str]:
-    """requirements.txt's exact pins, by canonical name."""
+def pins(path: Path = ROOT / "requirements.txt") -> dict[str, str]:
+    """A requirements file's pins, by canonical name (an unpinned requirement: the empty string)."""
     found = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if "==" in line:
-            name, version = line.split("==", 1)
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
             found[canonical(name)] = version.strip()
     return found
 
@@ -139,8 +139,9 @@ def fetch_wheel(name: str, version: str) -> Path | None:
                 return wheel
         return None
 
-    if cached(folder):
-        return cached(folder)
+    found = cached(folder)
+    if found:
+        return found
     with tempfile.TemporaryDirectory(dir=CACHE) as scratch:
         result = subprocess.run(
             [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
@@ -222,7 +223,7 @@ def resolve(lock: dict, work: Path) -> tuple[dict[str, Path], list[str]]:
             continue
         seen.add(name)
         wheel = served.get(name) or shipped.get(name)
-        if wheel is None and name in pinned:
+        if wheel is None and pinned.get(name):
             wheel = fetch_wheel(name, pinned[name])
         if wheel is None and name in pyodide_packages:
             version = lock["packages"][pyodide_packages[name]]["version"]
@@ -358,8 +359,13 @@ def compile_wheels(runtime: Path, served: dict[str, Path]) -> tuple[dict[str, Pa
     for name, wheel in served.items():
         keep_sources = name == "gated-community"
         distribution, version = wheel.name.split("-")[:2]
-        wheel_hot = None if keep_sources else {p for p in site_hot if p.split("/")[0] in _top_levels(wheel)} | {
-            n for n in _names(wheel) if n.startswith(BROWSER_HOT) and n.endswith(".py")}
+        wheel_hot = None
+        if not keep_sources:
+            with zipfile.ZipFile(wheel) as archive:
+                names = archive.namelist()
+            tops = {n.split("/")[0] for n in names}
+            wheel_hot = {p for p in site_hot if p.split("/")[0] in tops} | {
+                n for n in names if n.startswith(BROWSER_HOT) and n.endswith(".py")}
         compiled[name] = job(wheel, f"{distribution}-{version}-{tag}-none-any.whl", keep_sources, wheel_hot)
     stdlib = job(runtime / "python_stdlib.zip", "python_stdlib.zip", False, stdlib_hot)
     if jobs:
@@ -375,15 +381,6 @@ def compile_wheels(runtime: Path, served: dict[str, Path]) -> tuple[dict[str, Pa
         for partial, target in finished:
             os.replace(partial, target)
     return compiled, stdlib
-
-
-def _names(wheel: Path) -> list[str]:
-    with zipfile.ZipFile(wheel) as archive:
-        return archive.namelist()
-
-
-def _top_levels(wheel: Path) -> set[str]:
-    return {name.split("/")[0] for name in _names(wheel)}
 
 
 # -- the lock file and the site ------------------------------------------------------------------------------------------

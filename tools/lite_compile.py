@@ -29,7 +29,8 @@ SITE_PACKAGES = f"/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-pa
 TAG = f"py{sys.version_info[0]}{sys.version_info[1]}"  # this Python's bytecode, on any platform
 
 
-def _record(name, data):
+def record_line(name, data):
+    """A line of a wheel's RECORD: the file, its sha256 as the wheel format writes it, its size."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"{name},sha256={digest},{len(data)}"
 
@@ -63,7 +64,7 @@ def compile_wheel(source, target, keep_sources, hot=None):
                 files[f"{folder + '/' if folder else ''}__pycache__/{stem[:-3]}.{sys.implementation.cache_tag}.pyc"] = pyc
             else:
                 files[name + "c"] = pyc
-    record = [_record(name, data) for name, data in files.items()] + [f"{dist_info}/RECORD,,"]
+    record = [record_line(name, data) for name, data in files.items()] + [f"{dist_info}/RECORD,,"]
     files[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
         for name, data in files.items():
