@@ -5,12 +5,16 @@ addresses are answered inside the process: see ``grader.aws.endpoints``). Two th
 
 * urllib3 sends through the page's ``fetch``, so the sandbox guards and answers that path too;
 * a package Pyodide builds for the browser (matplotlib, for the two diagrams) is loaded when it is first needed,
-  not with the page, so that chapters without a diagram do not wait for it.
+  not with the page, so that chapters without a diagram do not wait for it;
+* the page carries botocore's models of the services the sandbox runs only, so a client for any other service
+  cannot be made there: the sandbox says so in its own words, where botocore would call an AWS service unknown.
 """
 
 from __future__ import annotations
 
 import sys
+
+from botocore.exceptions import UnknownServiceError
 
 from grader.errors import NotInThisBrowser
 
@@ -45,3 +49,30 @@ def load(package: str, needed_for: str) -> None:
         raise NotInThisBrowser(
             f"{needed_for} needs {package}, which the page could not load ({error}): check the connection and "
             "run this cell again.") from None
+
+
+class ServiceNotCarried(UnknownServiceError, NotInThisBrowser):
+    """A client for a service whose model the in-browser edition does not carry (still botocore's error type)."""
+
+    fmt = "{message}"
+
+
+def missing_model(original):
+    """``botocore.loaders.Loader.load_service_model``, in a browser: a service AWS has but the page carries no model
+    of is named as the sandbox names a service it does not run, not as a service that does not exist."""
+
+    def load_service_model(self, service_name, type_name, api_version=None):
+        try:
+            return original(self, service_name, type_name, api_version)
+        except UnknownServiceError as error:
+            from grader.gatehouse import not_run_message
+            from grader.services import reference
+
+            if reference.service_name(service_name) == service_name:  # not a service of AWS's either
+                raise
+            raise ServiceNotCarried(
+                message=not_run_message(service_name, "this page carries no botocore model of it, so no client for "
+                                                      "it can be made in the browser"),
+                service_name=service_name, known_service_names=error.kwargs.get("known_service_names", "")) from None
+
+    return load_service_model

@@ -929,7 +929,7 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
         state.forget_identities()
     identity = identify(sandbox, access_key_id)
     if table is None:
-        raise _Refused("NotImplemented", _not_run_message(signing_name), 400)
+        raise _Refused("NotImplemented", not_run_message(signing_name), 400)
     operation, params = _operation(table, raw)
     if signing_name == "iam" and not operation.startswith(_IAM_READS):
         # Any IAM write may change who a key belongs to or what its holder may do. Forget now, and again on the
@@ -993,10 +993,11 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     return None
 
 
-def _not_run_message(signing_name: Optional[str]) -> str:
+def not_run_message(signing_name: Optional[str], consequence: str = "this call has no answer here") -> str:
+    """The sandbox's sentence for a service it does not run, and what that means for the caller."""
     runs = ", ".join(f"{name} ({key})" for key, name in services_run())
-    return (f"The sandbox does not run {_reference.service_name(signing_name or '?')} ({signing_name}): this call "
-            f"has no answer here. The sandbox runs {runs}.")
+    return (f"The sandbox does not run {_reference.service_name(signing_name or '?')} ({signing_name}): "
+            f"{consequence}. The sandbox runs {runs}.")
 
 
 def gate(sandbox: Any, request: Any) -> Optional[tuple]:

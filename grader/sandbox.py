@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.handlers import BUILTIN_HANDLERS
 
+from grader import browser
 from grader.aws import endpoints, patches
 from grader.errors import SandboxNetworkBlocked, SandboxNotRunning, show_errors_plainly
 
@@ -358,6 +359,8 @@ if sys.platform == "emscripten":
          "nothing leaves the page while the sandbox runs"),
         ("urllib3.contrib.emscripten.connection:", "send_streaming_request", _guard_fetch,
          "nothing leaves the page while the sandbox runs"),
+        ("botocore.loaders:Loader", "load_service_model", browser.missing_model,
+         "the page carries the models of the services the sandbox runs only"),
     ))
 
 

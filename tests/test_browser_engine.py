@@ -182,3 +182,30 @@ def test_the_classroom_says_in_one_sentence_that_it_does_not_run_in_a_browser(in
     message = str(refused.value)
     assert "run on the instructor's machine" in message and "File > Download" in message
     assert message.count(". ") == 0
+
+
+# -- a client for a service whose model the page does not carry ------------------------------------------------------------
+
+def _no_model(self, service_name, type_name, api_version=None):
+    from botocore.exceptions import UnknownServiceError
+
+    raise UnknownServiceError(service_name=service_name, known_service_names="ec2, iam, s3")
+
+
+def test_a_service_aws_has_but_the_page_does_not_carry_is_named_as_the_sandbox_names_it():
+    from botocore.exceptions import UnknownServiceError
+
+    with pytest.raises(UnknownServiceError) as refused:
+        browser.missing_model(_no_model)(None, "dynamodb", "service-2")
+    message = str(refused.value)
+    assert message.startswith("The sandbox does not run Amazon DynamoDB (dynamodb): this page carries no botocore "
+                              "model of it")
+    assert "Unknown service" not in message and "Amazon EC2 (ec2)" in message
+    assert isinstance(refused.value, NotInThisBrowser)  # shown as its sentence alone in a notebook
+
+
+def test_a_name_that_is_no_aws_service_keeps_botocores_own_answer():
+    from botocore.exceptions import UnknownServiceError
+
+    with pytest.raises(UnknownServiceError, match=r"Unknown service: 'dynamodbb'\. Valid service names are"):
+        browser.missing_model(_no_model)(None, "dynamodbb", "service-2")

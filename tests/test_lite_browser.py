@@ -222,3 +222,27 @@ def test_tab_completion_answers_in_the_browser(driver, base):
     run_all(driver)
     assert "loads" in driver.execute_async_script(_COMPLETE, "import json; json.lo")
     assert "get_caller_identity" in driver.execute_async_script(_COMPLETE, "sts.get_caller_id")
+
+
+_EXECUTE = """
+const done = arguments[arguments.length - 1];
+const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+const said = [];
+const future = kernel.requestExecute({code: arguments[0]});
+future.onIOPub = msg => {
+  const c = msg.content;
+  if (c.text) said.push(c.text);
+  if (c.ename) said.push(c.ename + ': ' + c.evalue);
+};
+future.done.then(() => done(said.join('')), error => done('error: ' + error));
+"""
+
+
+def test_a_client_for_a_service_the_page_does_not_carry_is_refused_in_the_sandboxs_words(driver, base):
+    """The page carries botocore's models of the services the sandbox runs only: asking for another is answered as
+    the sandbox answers a service it does not run, never as if AWS had no such service."""
+    open_notebook(driver, base, "01_gated_community.ipynb")
+    run_all(driver)
+    said = driver.execute_async_script(_EXECUTE, 'import boto3\nboto3.client("dynamodb")')
+    assert said.startswith("ServiceNotCarried: The sandbox does not run Amazon DynamoDB (dynamodb)"), said
+    assert "Unknown service" not in said and "Traceback" not in said

@@ -274,9 +274,9 @@ def trim_wheel(wheel: Path, drop: Callable[[list[str]], bool], folder: Path) -> 
 
 
 def trim_botocore(wheel: Path, services: list[str], folder: Path) -> Path:
-    """botocore's wheel without the models of services the sandbox does not run (about 14 MB of 17): a learner who
-    asks for another service gets botocore's own UnknownServiceError at once instead of the sandbox's refusal at the
-    first call."""
+    """botocore's wheel without the models of services the sandbox does not run (about 14 MB of 17). A learner who
+    asks for a client of another service is told, when making it, that the sandbox does not run it
+    (``grader.browser.missing_model``); elsewhere the same sentence comes back at the first call."""
     keep = set(services)
     return trim_wheel(wheel, lambda parts: len(parts) > 3 and parts[:2] == ["botocore", "data"] and parts[2] not in keep,
                       folder)
