@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from grader import browser, sandbox
+from grader import browser, credentials, sandbox  # credentials serves the process's own badge endpoints
 from grader.aws import endpoints
 from grader.errors import NotInThisBrowser, SandboxNetworkBlocked
 
@@ -52,12 +52,15 @@ class Endpoints:
 
 @pytest.fixture
 def served():
+    """Serve a stand-in at the badge addresses for one test, then put back what the process served before."""
+    before = endpoints._endpoints
+
     def serve(endpoint):
         endpoints.serve(endpoint)
         return endpoint
 
     yield serve
-    endpoints.serve(None)
+    endpoints.serve(before)
 
 
 def _request(url, method="GET", headers=None, body=None):
@@ -209,3 +212,7 @@ def test_a_name_that_is_no_aws_service_keeps_botocores_own_answer():
 
     with pytest.raises(UnknownServiceError, match=r"Unknown service: 'dynamodbb'\. Valid service names are"):
         browser.missing_model(_no_model)(None, "dynamodbb", "service-2")
+
+
+def test_these_tests_leave_the_process_badges_as_they_found_them():
+    assert isinstance(endpoints._endpoints, credentials._LinkLocal)
