@@ -24,3 +24,16 @@ c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# No script of a learner runs in a reader's browser: nbconvert sanitises the HTML of markdown cells and outputs when
+# it renders a notebook (nbgrader's formgrader, which shows the instructor each autograded notebook, and feedback),
+# and leaves out JavaScript outputs and widgets. Its own filter escapes even headings and paragraphs; the pipeline's
+# keeps what a notebook needs and drops what can run. Without the pipeline's package, nbconvert's filter stands.
+c.HTMLExporter.sanitize_html = True
+try:
+    import importlib.util
+
+    if importlib.util.find_spec("grader") is not None:
+        c.HTMLExporter.filters = {"clean_html": "grader.classroom.preprocessors.clean_html"}
+except (ImportError, ValueError):
+    pass

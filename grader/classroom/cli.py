@@ -17,6 +17,16 @@ from typing import Optional
 from grader.classroom.course import Course, UserError
 
 
+def _seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"a time limit is more than 0 seconds, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader.classroom",
@@ -31,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("--all", action="store_true", help="every assignment in source/")
     release.add_argument("--no-prove", action="store_true", help="skip running the solution (the leak scan "
                                                                  "always runs)")
+    release.add_argument("--cell-timeout", type=_seconds, default=120,
+                         help="seconds one cell of the solution may run (default 120)")
 
     collect = sub.add_parser("collect", help="bring submitted notebooks into submitted/<student>/<assignment>/")
     collect.add_argument("assignment")
@@ -49,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     feedback = sub.add_parser("feedback", help="HTML feedback per student (hidden tests never shown)")
     feedback.add_argument("assignment")
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+    feedback.add_argument("--timeout", type=_seconds, default=120,
+                          help="seconds one student's pages may take (default 120); past it, that student gets no "
+                               "page, and the summary says so")
 
     export = sub.add_parser("export", help="grades as CSV")
     export.add_argument("assignment", nargs="?")
@@ -75,7 +90,7 @@ def run(argv: Optional[list] = None) -> int:
 
         failed = 0
         for assignment in _assignments(course, args):
-            proof = release(course, assignment, prove=not args.no_prove)
+            proof = release(course, assignment, prove=not args.no_prove, cell_timeout=args.cell_timeout)
             print(proof.summary(), flush=True)
             failed += not proof.ok
         return 1 if failed else 0
@@ -95,7 +110,7 @@ def run(argv: Optional[list] = None) -> int:
     if args.command == "feedback":
         from grader.classroom.feedback import feedback
 
-        print(feedback(course, args.assignment, students=args.student).summary())
+        print(feedback(course, args.assignment, students=args.student, timeout=args.timeout).summary())
         return 0
     if args.command == "export":
         from grader.classroom.export import export

@@ -3,14 +3,14 @@
 Two proofs, both required:
 
 * the solution passes every test: the source notebook (solutions and hidden tests in place) is executed in a fresh
-  kernel, and every autograder test cell must earn its full points;
+  kernel, and every autograder test cell must earn its full points; a cell that runs past its limit (``cell_timeout``,
+  120 s unless said) is stopped, and the proof names it;
 * the released notebook gives nothing away: no solution or hidden-test marker, and none of the solution's own lines
   (a line counts when it is long enough to be telling and appears nowhere else in the source notebook).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import nbformat
 from grader.classroom.course import Course, UserError
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-_REGION = re.compile(r"###\s*BEGIN (SOLUTION|HIDDEN TESTS)\s*\n(.*?)###\s*END \1", re.S)
+CELL_TIMEOUT = 120  # seconds one cell of the solution notebook may run
 
 
 @dataclass
@@ -50,13 +50,10 @@ def generate(course: Course, assignment: str) -> Path:
 
 def secret_lines(source: nbformat.NotebookNode) -> set[str]:
     """Solution and hidden-test lines that appear nowhere else in the notebook: telling if they leak."""
-    inside, outside = set(), set()
-    for cell in source.cells:
-        text = cell.source
-        for match in _REGION.finditer(text):
-            inside.update(line.strip() for line in match.group(2).splitlines())
-        outside.update(line.strip() for line in _REGION.sub("", text).splitlines())
-    return {line for line in inside - outside if len(line) >= 12 and not line.startswith("#")}
+    from grader.classroom.preprocessors import secrets
+
+    hidden, solutions = secrets(source)  # one scan of each cell, linear in its length
+    return hidden | solutions
 
 
 def leaks(source: nbformat.NotebookNode, released: nbformat.NotebookNode) -> list[str]:
@@ -73,13 +70,36 @@ def leaks(source: nbformat.NotebookNode, released: nbformat.NotebookNode) -> lis
     return problems
 
 
-def execute(notebook: nbformat.NotebookNode, cwd: Path, timeout: int = 120) -> nbformat.NotebookNode:
-    """Run a notebook top to bottom in a fresh kernel, errors and all."""
-    from nbclient import NotebookClient
+class Stuck(Exception):
+    """The solution notebook could not run to its end: a cell ran past its limit, or the kernel died or never
+    started. The message says which cell and what to do."""
 
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute()
+
+def execute(notebook: nbformat.NotebookNode, cwd: Path, timeout: int = CELL_TIMEOUT) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a fresh kernel, errors and all; each cell may run ``timeout`` seconds."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    running = {}
+
+    def started(cell, cell_index, **_):
+        running.update(index=cell_index, name=cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
+
+    client = NotebookClient(notebook, timeout=timeout, startup_timeout=max(60, timeout), kernel_name="python3",
+                            allow_errors=True, on_cell_start=started, resources={"metadata": {"path": str(cwd)}})
+    where = lambda: (f"cell {running['index']}" + (f" ({running['name']})" if running.get("name") else "")
+                     if running else "before its first cell")
+    try:
+        client.execute()
+    except CellTimeoutError:
+        raise Stuck(f"{where()} ran past {timeout} s, the limit for one cell, and was stopped: make it finish "
+                    f"sooner, or give it longer with --cell-timeout") from None
+    except DeadKernelError:
+        raise Stuck(f"the kernel died while running {where()}: run the source notebook in Jupyter to see why") \
+            from None
+    except (RuntimeError, TimeoutError) as error:  # the kernel did not start
+        raise Stuck(f"its kernel did not start ({type(error).__name__}: {str(error)[:200]}): check that the "
+                    "python3 kernel of this environment is installed (python -m ipykernel install --user)") from None
     return notebook
 
 
@@ -91,9 +111,13 @@ def grade_cells(notebook: nbformat.NotebookNode):
             yield cell, utils.determine_grade(cell)
 
 
-def prove_solution(course: Course, assignment: str, proof: Proof) -> None:
+def prove_solution(course: Course, assignment: str, proof: Proof, cell_timeout: int = CELL_TIMEOUT) -> None:
     path = course.source_notebook(assignment)
-    notebook = execute(nbformat.read(path, as_version=4), path.parent)
+    try:
+        notebook = execute(nbformat.read(path, as_version=4), path.parent, timeout=cell_timeout)
+    except Stuck as stuck:
+        proof.problems.append(f"the solution notebook did not run to its end: {stuck}")
+        return
     for cell, (earned, possible) in grade_cells(notebook):
         proof.graded += 1
         proof.points += possible
@@ -103,7 +127,7 @@ def prove_solution(course: Course, assignment: str, proof: Proof) -> None:
             proof.problems.append(f"the solution fails the test {cell.metadata.nbgrader.grade_id}: {why}")
 
 
-def release(course: Course, assignment: str, prove: bool = True) -> Proof:
+def release(course: Course, assignment: str, prove: bool = True, cell_timeout: int = CELL_TIMEOUT) -> Proof:
     course.require_assignment(assignment)
     released_dir = generate(course, assignment)
     proof = Proof(assignment)
@@ -112,5 +136,5 @@ def release(course: Course, assignment: str, prove: bool = True) -> Proof:
         released = nbformat.read(released_dir / f"{name}.ipynb", as_version=4)
         proof.problems.extend(leaks(source, released))
     if prove:
-        prove_solution(course, assignment, proof)
+        prove_solution(course, assignment, proof, cell_timeout=cell_timeout)
     return proof
