@@ -11,6 +11,10 @@ and a submission that was already collected is replaced only with ``replace=True
 ``submitted/.replaced/``. A file named like a notebook that Jupyter cannot open is the student's submission all the
 same: it is collected, named in the summary, and autograde records it as not graded, with the reason.
 
+Only real files and folders are collected: a symbolic link (say, to the course's own solution notebook) or a
+special file (a named pipe, a device, a socket) anywhere in what is collected stops ``collect`` before anything is
+copied, and the message names each one; a zip is refused the same way for an entry that is a link.
+
 Each submission is stamped (``timestamp.txt``) with the time it was handed in, which nbgrader's gradebook compares
 with the due date: the time nbgrader's exchange wrote beside it (``<student>/<assignment>/timestamp.txt``) when there
 is one, otherwise the time it was collected.
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -71,8 +77,49 @@ def read_roster(course: Course, roster: Optional[Path] = None) -> dict[str, dict
     return students
 
 
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+MOST_NAMED = 20
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _not_files(folder: Path) -> list[str]:
+    """Every entry under ``folder`` that is not a regular file or a folder, as ``path: what it is``; nothing is
+    followed, so a link to a folder is named, never entered."""
+    found = []
+    for top, folders, files in os.walk(folder, followlinks=False, onerror=lambda error: found.append(
+            f"{Path(error.filename).relative_to(folder) if error.filename else folder}: cannot be read "
+            f"({error.strerror})")):
+        for name in sorted(folders) + sorted(files):
+            entry = Path(top, name)
+            mode = entry.lstat().st_mode
+            if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+                continue
+            what = _kind(mode)
+            if stat.S_ISLNK(mode):
+                what += f" (to {os.readlink(entry)})"
+            found.append(_printable(f"{entry.relative_to(folder)}: {what}"))
+        folders[:] = [f for f in folders if stat.S_ISDIR(Path(top, f).lstat().st_mode)]
+    return found
+
+
+def _refuse_links(where: str, found: list[str]) -> None:
+    if not found:
+        return
+    named = found[:MOST_NAMED] + ([f"... and {len(found) - MOST_NAMED} more"] if len(found) > MOST_NAMED else [])
+    raise UserError(f"Nothing was collected from {where}: only notebooks and folders are collected, and it holds "
+                    f"{len(found)} link(s) or special file(s):\n" + "\n".join(f"  - {line}" for line in named) +
+                    "\nA link could point at any file (the course's own solution, another student's notebook). "
+                    "Replace each with the file the student handed in (ask them for it), or remove it, then "
+                    "collect again.")
+
+
 def _unpack(path: Path, scratch: Path, students: dict) -> Path:
     if path.is_dir():
+        _refuse_links(str(path), _not_files(path))
         return path
     if not path.exists():
         raise UserError(f"There is no file or folder {path}: give the folder or the zip of submitted notebooks.")
@@ -81,11 +128,17 @@ def _unpack(path: Path, scratch: Path, students: dict) -> Path:
                         "zip of it.")
     try:
         with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
+            links = []
+            for info in archive.infolist():
+                member = info.filename
                 target = (scratch / member).resolve()
                 if not str(target).startswith(str(scratch.resolve())):
                     raise UserError(f"The zip {path} has an entry that points outside it ({member!r}); it was not "
                                     "unpacked. Make a new zip of the submissions folder.")
+                mode = info.external_attr >> 16
+                if info.create_system == 3 and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    links.append(_printable(f"{member}: {_kind(mode)}"))  # a zip made on Unix records links as such
+            _refuse_links(f"the zip {path}", links)
             archive.extractall(scratch)
     except zipfile.BadZipFile as error:
         raise UserError(f"The zip {path} cannot be read ({error}). Make a new zip of the submissions folder.") from None
@@ -126,6 +179,25 @@ def _find(folder: Path, assignment: str, notebooks: list[str]) -> tuple[dict, li
         else:
             unexpected.append((entry, "only notebooks (.ipynb) and student folders are collected"))
     return found, unexpected
+
+
+def _printable(text: str) -> str:
+    """Text from a submission, fit for a terminal: no escape sequence or other control character."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy a regular file, never what a link that replaced it since the check points at."""
+    try:
+        descriptor = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise UserError(f"{source} cannot be read ({error.strerror}): it was replaced while it was collected. "
+                        "Collect again, with --replace for the submissions already collected.") from None
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise UserError(f"{source} stopped being a regular file while it was collected: collect again.")
+        with open(target, "wb") as out:
+            shutil.copyfileobj(handle, out)
 
 
 def _handed_in(file: Path) -> Optional[_dt.datetime]:
@@ -180,7 +252,7 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
                     nbformat.read(file, as_version=4)
                 except Exception as error:  # the student's file as it is: autograde records it as not graded
                     result.unreadable.append(f"{student}: {file.relative_to(folder)} is not a notebook Jupyter can "
-                                             f"open ({type(error).__name__}: {str(error)[:120]})")
+                                             f"open ({type(error).__name__}: {_printable(str(error)[:120])})")
         stamp = _dt.datetime.now(_dt.timezone.utc)
         with course.gradebook() as gb:
             for student in sorted(found):
@@ -194,7 +266,7 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
                 result.replaced.append(student)
             target.mkdir(parents=True)
             for name, file in files.items():
-                shutil.copyfile(file, target / f"{name}.ipynb")
+                _copy(file, target / f"{name}.ipynb")
             when = handed_in.get(student) or stamp
             (target / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f %Z") + "\n")
             result.students.append(student)
