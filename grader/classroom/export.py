@@ -3,6 +3,10 @@
 Every submission in ``submitted/`` has a row, recorded or not, and a ``status`` (see ``grader.classroom.status``):
 ``graded``, or ``not graded: why`` (a zero that was not earned, or a submission collected but never autograded, whose
 parts are left empty), followed by ``; late by ...`` when nbgrader's gradebook has it past the due date.
+
+The CSV is opened in spreadsheets, which run a cell that starts like a formula (``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return), and a status can quote a submission (why it could not be graded). Every such text cell is written
+with a leading ``'``, which spreadsheets show as text; numbers are written as they are; and no text can end a row.
 """
 
 from __future__ import annotations
@@ -60,6 +64,24 @@ def _collected(course: Course, assignment: str) -> list[str]:
     return [p.name for p in folder.iterdir() if not p.name.startswith(".") and (p / assignment).is_dir()]
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def as_text(value) -> str:
+    """A CSV cell no spreadsheet runs: a number as it is, any other text that starts like a formula after a ``'``.
+
+    A carriage return becomes a newline: Python's writer quotes a field with a newline, but not one with a lone
+    carriage return, which a reader takes for the end of the row (a status could then add a row of its own).
+    """
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith(_FORMULA):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
 def export(course: Course, assignments: list[str], output: Optional[Path] = None) -> str:
     for assignment in assignments:
         course.require_assignment(assignment)
@@ -67,7 +89,7 @@ def export(course: Course, assignments: list[str], output: Optional[Path] = None
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(table)
+    writer.writerows({key: as_text(value) for key, value in row.items()} for row in table)
     text = buffer.getvalue()
     if output is not None:
         Path(output).write_text(text)
