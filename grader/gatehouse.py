@@ -7,9 +7,10 @@ For each request the gatehouse works out, from the raw HTTP request alone (metho
   by STS (``AssumeRole``, an instance profile, a task role), looked up in moto's own IAM and STS state and kept per
   access key until the next IAM write (so that a change to IAM decides the very next call). An expired
   session gets AWS's ``ExpiredToken``; a key nobody issued gets ``InvalidClientTokenId``;
-* **what is asked**: the service (the signing name), the operation and its parameters (moto's routers and protocol
-  parsers, the same ones moto itself answers with), and from the service's table in ``grader.services`` the IAM
-  action(s), resource ARN(s) and context keys;
+* **what is asked**: the service (the one the request's host names as AWS names its endpoints, which its signature
+  and moto's routing must name too: ``grader.aws.routing``), the operation and its parameters (moto's routers and
+  protocol parsers, the same ones moto itself answers with), and from the service's table in ``grader.services``
+  the IAM action(s), resource ARN(s) and context keys;
 * **the decision**, from ``authorize()``, the one rule that ``decide()``, the checks and the playground use too:
   ``grader.policy.evaluate`` with the caller's policies (inline, attached, group, boundary, session policy) and the
   resource's policy (a bucket policy; a role's trust policy for ``sts:AssumeRole``), after the refusals AWS makes
@@ -39,6 +40,7 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from grader import sandbox as _sandbox
+from grader.aws import managed_policies as _managed_policies, routing
 from grader.policy import (Decision, MalformedPolicyDocument, Request, evaluate, parse, read_stored,
                            validate)
 from grader.policy.explain import deciding as explain_deciding, fix as explain_fix
@@ -512,15 +514,13 @@ def _credential_scope(raw: _Raw) -> Optional[tuple]:
     return parts[0], parts[2], parts[3]
 
 
-def _signing_name_from_host(raw: _Raw) -> Optional[str]:
-    host = (urlsplit(raw.url).hostname or "").lower()
-    labels = host.split(".")
-    for name in ("sts", "iam", "ec2", "ecs", "logs", "s3"):
-        if name in labels:
-            return name
-    if "ecr" in labels or "api.ecr" in host:
-        return "ecr"
-    return "s3" if ".s3." in f".{host}." or host.startswith("s3") else None
+@functools.lru_cache(maxsize=1)
+def _services() -> dict:
+    """The services the sandbox runs: signing name -> botocore model, for ``routing.resolve``."""
+    services_run()
+    from grader.services import TABLES
+
+    return {name: table.model_name for name, table in TABLES.items()}
 
 
 def _operation(table: ServiceTable, raw: _Raw) -> tuple:
@@ -854,6 +854,14 @@ def authorize(identity: Identity, check: Check, context: dict, *, always_allowed
     access to its own account unless a policy explicitly denies, and no role sessions).
     """
     merged = {**context, **{k: v for k, v in check.context.items() if v is not None}}
+    denied = _managed_policies.refusal(identity.arn, check.action, check.resource)
+    if denied is not None:
+        # The policy is in AWS's account, not the caller's: no policy of the account can open it (not even root's).
+        return RefusedByAws("AccessDenied", denied,
+                            "an AWS managed policy belongs to AWS's own account, and no account may change it, not "
+                            "even its root user. To grant something else, create a customer managed policy with the "
+                            "document you want (iam create-policy) and attach that one instead",
+                            Request(identity.arn, check.action, check.resource, merged))
     if identity.kind == "root" and check.action.lower() in _ASSUME_ROLE_ACTIONS:
         # AWS refuses this before reading the trust policy, whatever it says.
         return RefusedByAws("AccessDenied", "Roles may not be assumed by root accounts.",
@@ -892,9 +900,27 @@ def judge(sandbox: Any, method: str, url: str, headers: Any, body: Any = None) -
     table: Optional[ServiceTable] = None
     signing_name: Optional[str] = None
     try:
+        # The service is the one the host names, as AWS routes it, and the one moto will hand the request to; the
+        # signature and the operation must agree with it (grader.aws.routing). Nothing in the body chooses it.
+        try:
+            route = routing.resolve(method, url, raw.headers, body, _services())
+        except routing.Misrouted as misrouted:
+            signing_name = misrouted.service
+            table = table_for(signing_name) if signing_name else None
+            raise _Refused(misrouted.code or "NotImplemented", misrouted.message, misrouted.status,
+                           note="The sandbox decides which service a request is for from its host, as AWS's "
+                                "endpoints do, and answers it only when its signature and operation belong to that "
+                                "service too.")
         scope = _credential_scope(raw)
-        signing_name = scope[2] if scope else _signing_name_from_host(raw)
-        table = table_for(signing_name) if signing_name else None
+        if route is None:
+            # No endpoint of AWS's that moto answers: a server on loopback, say, which the network guard lets the
+            # request reach. A request signed for a service the sandbox runs is judged as that service on its way.
+            if scope is None or table_for(scope[2]) is None:
+                return None
+            signing_name = scope[2]
+        else:
+            signing_name = route.service
+        table = table_for(signing_name)
         return _judge(sandbox, state, raw, scope, table, signing_name)
     except _Refused as refused:
         protocol = _protocol(table, signing_name)
@@ -915,7 +941,7 @@ def judge(sandbox: Any, method: str, url: str, headers: Any, body: Any = None) -
 def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
     if scope is None:
         if table is None:
-            return None  # not an AWS service the gatehouse guards (moto, or the network guard, will answer)
+            raise _Refused("NotImplemented", not_run_message(signing_name), 400)
         operation, _ = _operation(table, raw)
         if (signing_name, operation) in _UNSIGNED:
             return None
@@ -970,13 +996,17 @@ def _judge(sandbox, state, raw, scope, table, signing_name) -> Optional[tuple]:
             return _answer(protocol, 400 if protocol in ("json", "rest-json") else 403, entry.code,
                            entry.message, entry.request_id)
 
-    invalid = rule.validate(call) if rule.validate else None
+    # The service's own checks of the request (lengths, ranges, quotas), before any document is read or stored.
+    invalid = table.validate(call) if table.validate else None
+    if invalid is None and rule.validate:
+        invalid = rule.validate(call)
     if invalid is not None:
         entry.allowed = False
-        entry.code, entry.message = invalid
+        entry.code, entry.message = invalid[0], invalid[1]
         entry.request_id = state.request_id()
         state.log.append(entry)
-        return _answer(protocol, 400, entry.code, entry.message, entry.request_id)
+        return _answer(protocol, invalid[2] if len(invalid) > 2 else 400, entry.code, entry.message,
+                       entry.request_id)
     try:
         _validate_documents(rule, call)
     except MalformedPolicyDocument as exc:
@@ -1229,5 +1259,7 @@ _sandbox.on_start(_install)
 from grader.aws import patches as _patches, simulator as _simulator  # noqa: E402
 
 _patches.register_all(_simulator.PATCHES)
+# AWS managed policies are AWS's: moto's IAM refuses to change them too, whoever reaches it.
+_patches.register_all(_managed_policies.PATCHES)
 if _sandbox._current is not None:  # imported after a sandbox started: guard it too
     _install(_sandbox._current)

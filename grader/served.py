@@ -38,7 +38,10 @@ from urllib.parse import urlsplit
 VARIABLE = "GATED_COMMUNITY_ACCOUNT"
 """Names the socket of the served account; set by the grading worker for the learner's kernel only."""
 
-MAX_FRAME = 64 * 1024 * 1024
+MAX_FRAME = 16 * 1024 * 1024
+"""The largest request the account reads. A course's calls are small (policies, a few bytes put to S3); boto3 sends a
+bigger upload in parts of 8 MiB (``TransferConfig.multipart_chunksize``), which a frame carries base64-encoded, in
+under 11 MiB. A frame announced larger is refused before any of it is read."""
 AGENT_METHODS = ("register", "report", "start_task", "stop_task", "pull_images", "send_logs", "identity")
 AGENT_SETTINGS = ("block_task_metadata_access", "awsvpc_block_imds")
 
@@ -174,7 +177,11 @@ class AccountServer:
         host = (parts.hostname or "").lower()
         if not host.endswith(".amazonaws.com") or host.startswith("motoapi.") or "/moto-api" in parts.path:
             raise AccountRefused(f"{url} is not an AWS API call; the grader's account answers nothing else")
-        service = _service_of(url)
+        # The service is the one the host names, as AWS's endpoints do, and the one its signature and moto's routing
+        # name too (grader.aws.routing, which the gatehouse asks as well): nothing else reaches moto.
+        service = _service_of(url, headers, body, method)
+        if service is None:
+            raise AccountRefused(f"{url} is not an AWS API call; the grader's account answers nothing else")
         if service not in _course_services():
             # moto would serve more (Lambda and Batch even start containers), in the grader's own process.
             raise AccountRefused(f"{url} is not a call to a service of the course ({', '.join(_course_services())})")
@@ -279,14 +286,22 @@ class AccountServer:
             pass
 
 
-def _service_of(url: str) -> Optional[str]:
-    """The moto service a URL reaches, found as moto finds it: the first of its URL patterns that matches."""
-    from moto.backend_index import backend_url_patterns
-    from moto.core.utils import get_equivalent_url_in_aws_domain
+def _service_of(url: str, headers: Optional[Mapping] = None, body: Any = b"", method: str = "POST") -> Optional[str]:
+    """The service a request is for: the one its host names as AWS names endpoints, if its signature, its operation
+    and moto's routing agree; ``None`` for an address that is no AWS endpoint moto answers.
 
-    parsed, _ = get_equivalent_url_in_aws_domain(url)
-    clean = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
-    return next((service for service, pattern in backend_url_patterns if pattern.match(clean)), None)
+    A request on which they disagree is refused (``AccountRefused``), in the sandbox's words.
+    """
+    from grader.aws import routing
+    from grader.services import TABLES
+
+    _course_services()
+    try:
+        route = routing.resolve(method, url, dict(headers or {}), body,
+                                {name: table.model_name for name, table in TABLES.items()})
+    except routing.Misrouted as misrouted:
+        raise AccountRefused(f"{url} was refused: {misrouted.message}") from None
+    return None if route is None else route.service
 
 
 def _course_services() -> list:

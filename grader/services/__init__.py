@@ -20,8 +20,8 @@ An entry (``Rule``) describes, in AWS's terms from the Service Authorization Ref
 * ``documents``: the policy documents the call carries (or names), with the kind of policy each is, so that a
   malformed document is refused the way IAM refuses it before anything is stored;
 * ``always_allowed``: calls no IAM policy can refuse (sts:GetCallerIdentity);
-* ``validate``: the service's own checks of a parameter that moto lets through, as ``(code, message)`` when the
-  call is refused (IAM's range for ``MaxSessionDuration``, say);
+* ``validate``: the service's own checks of a parameter that moto lets through, as ``(code, message)`` (or
+  ``(code, message, status)``) when the call is refused (IAM's range for ``MaxSessionDuration``, its quotas);
 * ``reference``: for an entry read from the reference, what the data said (``reference.Derivation``): the
   resource types, where each ARN variable is filled from, and which are always ``*``.
 
@@ -136,6 +136,8 @@ class ServiceTable:
     resource_tags: dict = field(default_factory=dict)
     resource_policy: Optional[Callable[[Call], Optional[ResourcePolicy]]] = None
     extras: dict = field(default_factory=dict)    # operation -> Extra, added to the reference's rule
+    # The service's checks of every call's parameters (their lengths), made before an operation's own ``validate``.
+    validate: Optional[Callable[[Call], Optional[tuple]]] = None
     _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rule(self, operation: str) -> Optional[Rule]:

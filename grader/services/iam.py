@@ -4,12 +4,27 @@ Resource ARNs follow the Service Authorization Reference: ``arn:aws:iam::<accoun
 with the path of the existing role (or of the one being created). Every operation is authorised as the Service
 Authorization Reference says (``reference.py``), with ``iam:PolicyARN``, ``iam:PermissionsBoundary`` and a role's
 tags as condition keys; the entries here add what the reference does not say: the documents a call carries,
-``MaxSessionDuration``'s range, and ``iam:PassRole`` on the role ``AddRoleToInstanceProfile`` hands over.
+``MaxSessionDuration``'s range, ``iam:PassRole`` on the role ``AddRoleToInstanceProfile`` hands over, and IAM's
+quotas on what a call may store (below), each refused with IAM's own code and words before anything is stored.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Callable, Optional
+
+from grader.aws.limits import too_long
+
 from . import Call, Check, Extra, ServiceTable, document
+
+# IAM and AWS STS quotas, "IAM and STS character limits" and "IAM object quotas":
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+# "IAM doesn't count white space when calculating the size of a policy against these quotas."
+TRUST_POLICY_SIZE = 2048          # role trust policy length
+MANAGED_POLICY_SIZE = 6144        # managed policy size
+INLINE_POLICY_SIZE = {"role": 10240, "user": 2048, "group": 5120}   # inline policies, all of one identity together
+ATTACHED_POLICIES = 10            # managed policies attached to one role, user or group
+_WHITESPACE = re.compile(r"\s+")
 
 
 def _role(call: Call) -> list:
@@ -53,6 +68,89 @@ def _max_session_duration(call: Call):
                                f"satisfy constraint: Member must have value {bound}")
 
 
+def _size(text) -> int:
+    """A policy's size as IAM counts it against its quotas: its characters, white space left out."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return len(_WHITESPACE.sub("", text or ""))
+
+
+def _limit_exceeded(message: str) -> tuple:
+    return ("LimitExceeded", message, 409)  # IAM's LimitExceeded is an HTTP 409 (IAM API reference, Errors)
+
+
+def _trust_policy_size(param: str) -> Callable[[Call], Optional[tuple]]:
+    def check(call: Call) -> Optional[tuple]:
+        text = call.param(param)
+        if text is not None and _size(text) > TRUST_POLICY_SIZE:
+            return _limit_exceeded(f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_SIZE}")
+        return None
+
+    return check
+
+
+def _managed_policy_size(call: Call) -> Optional[tuple]:
+    text = call.param("PolicyDocument")
+    if text is not None and _size(text) > MANAGED_POLICY_SIZE:
+        return _limit_exceeded(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_SIZE}")
+    return None
+
+
+def _identity(call: Call, kind: str):
+    """The role, user or group a call names (moto's object), or None when there is none (moto says so itself)."""
+    name = call.param(f"{kind.capitalize()}Name")
+    if not name:
+        return None
+    if kind == "role":
+        return call.state.role(name)
+    return (call.state.iam.users if kind == "user" else call.state.iam.groups).get(name)
+
+
+def _inline_policies_size(kind: str) -> Callable[[Call], Optional[tuple]]:
+    """All of an identity's inline policies together, the one being put in place of its namesake."""
+    limit = INLINE_POLICY_SIZE[kind]
+
+    def check(call: Call) -> Optional[tuple]:
+        owner = _identity(call, kind)
+        text = call.param("PolicyDocument")
+        if owner is None or text is None:
+            return None
+        replaced = call.param("PolicyName")
+        total = _size(text) + sum(_size(other) for name, other in owner.policies.items() if name != replaced)
+        if total > limit:
+            return _limit_exceeded(f"Maximum policy size of {limit} bytes exceeded for {kind} "
+                                   f"{call.param(f'{kind.capitalize()}Name')}")
+        return None
+
+    return check
+
+
+def _attached_policies(kind: str) -> Callable[[Call], Optional[tuple]]:
+    def check(call: Call) -> Optional[tuple]:
+        owner = _identity(call, kind)
+        if owner is None or call.param("PolicyArn") in owner.managed_policies:
+            return None  # attaching a policy already attached changes nothing
+        if len(owner.managed_policies) >= ATTACHED_POLICIES:
+            return _limit_exceeded(f"Cannot exceed quota for PoliciesPer{kind.capitalize()}: {ATTACHED_POLICIES}")
+        return None
+
+    return check
+
+
+def _first(*checks: Callable[[Call], Optional[tuple]]) -> Callable[[Call], Optional[tuple]]:
+    """The first refusal of ``checks``, in order (IAM checks a value's form before its quota)."""
+
+    def check(call: Call) -> Optional[tuple]:
+        return next((found for found in (c(call) for c in checks if c is not None) if found is not None), None)
+
+    return check
+
+
+def _parameter_lengths(call: Call) -> Optional[tuple]:
+    """Every IAM operation's parameters within the lengths its API reference gives (names, paths, documents...)."""
+    return too_long("iam", call.operation, call.params)
+
+
 def _boundary_document(call: Call) -> list:
     """A permissions boundary is named by ARN; the policy it names must be valid as a boundary."""
     arn = call.param("PermissionsBoundary")
@@ -68,25 +166,31 @@ def _extras() -> dict:
     """Only what the reference cannot say: the documents a call carries, IAM's own ranges, iam:PassRole."""
     identity = (document("PolicyDocument", "identity"),)
     return {
-        "CreateRole": Extra(validate=_max_session_duration,
+        "CreateRole": Extra(validate=_first(_max_session_duration, _trust_policy_size("AssumeRolePolicyDocument")),
                             documents=(document("AssumeRolePolicyDocument", "trust", "trust policy"),
                                        _boundary_document)),
-        "UpdateAssumeRolePolicy": Extra(documents=(document("PolicyDocument", "trust", "trust policy"),)),
+        "UpdateAssumeRolePolicy": Extra(validate=_trust_policy_size("PolicyDocument"),
+                                        documents=(document("PolicyDocument", "trust", "trust policy"),)),
         "UpdateRole": Extra(validate=_max_session_duration),
         "PutRolePermissionsBoundary": Extra(documents=(_boundary_document,)),
         "PutUserPermissionsBoundary": Extra(documents=(_boundary_document,)),
         "CreateUser": Extra(documents=(_boundary_document,)),
-        "PutRolePolicy": Extra(documents=identity),
-        "PutUserPolicy": Extra(documents=identity),
-        "PutGroupPolicy": Extra(documents=identity),
-        "CreatePolicy": Extra(documents=identity),
-        "CreatePolicyVersion": Extra(documents=identity),
+        "PutRolePolicy": Extra(validate=_inline_policies_size("role"), documents=identity),
+        "PutUserPolicy": Extra(validate=_inline_policies_size("user"), documents=identity),
+        "PutGroupPolicy": Extra(validate=_inline_policies_size("group"), documents=identity),
+        "CreatePolicy": Extra(validate=_managed_policy_size, documents=identity),
+        # moto keeps IAM's limit of five versions itself, in IAM's words.
+        "CreatePolicyVersion": Extra(validate=_managed_policy_size, documents=identity),
+        "AttachRolePolicy": Extra(validate=_attached_policies("role")),
+        "AttachUserPolicy": Extra(validate=_attached_policies("user")),
+        "AttachGroupPolicy": Extra(validate=_attached_policies("group")),
         # The IAM API reference: AddRoleToInstanceProfile also needs iam:PassRole on the role.
         "AddRoleToInstanceProfile": Extra(also=_pass_role_for_instance_profile),
     }
 
 
 TABLE = ServiceTable(signing_name="iam", model_name="iam", prefix="iam", rules={}, extras=_extras(),
+                     validate=_parameter_lengths,
                      # IAM's ARNs carry the path of the existing entity (or of the one being created), so each is
                      # looked up whole; a value that is an ARN stands for the whole ARN.
                      variables={"RoleNameWithPath": lambda call: _role(call)[0],
