@@ -42,6 +42,8 @@ MAX_FRAME = 16 * 1024 * 1024
 """The largest request the account reads. A course's calls are small (policies, a few bytes put to S3); boto3 sends a
 bigger upload in parts of 8 MiB (``TransferConfig.multipart_chunksize``), which a frame carries base64-encoded, in
 under 11 MiB. A frame announced larger is refused before any of it is read."""
+MAX_CONNECTIONS = 32
+"""Connections served at once: a kernel's client holds one per thread that calls AWS."""
 AGENT_METHODS = ("register", "report", "start_task", "stop_task", "pull_images", "send_logs", "identity")
 AGENT_SETTINGS = ("block_task_metadata_access", "awsvpc_block_imds")
 
@@ -107,7 +109,10 @@ class AccountServer:
     """Serves the running sandbox ``sandbox`` on the Unix socket ``path`` until ``close()``.
 
     ``lock`` is held for every request, and by the grader while it judges a test cell, so a kernel's background
-    thread cannot change the account in the middle of a verdict.
+    thread cannot change the account in the middle of a verdict. ``close()`` waits for the request being answered
+    to finish before it returns, so the account can be reset and handed on with nothing of this kernel still at work
+    in it; it answers nothing more after that. At most ``MAX_CONNECTIONS`` connections are served at once, each by a
+    thread of the worker: a kernel cannot make the worker start threads without limit.
     """
 
     def __init__(self, sandbox: Any, path: str, lock: threading.RLock, owner: Optional[int] = None):
@@ -122,7 +127,9 @@ class AccountServer:
             os.chown(path, owner, owner)
         self._listener.listen(8)
         self._closed = False
-        self._connections: list = []
+        self._connections: set = set()
+        self._threads: set = set()
+        self._guard = threading.Lock()  # for the two sets above
         self._thread = threading.Thread(target=self._accept, name=f"served-account:{path}", daemon=True)
         self._thread.start()
 
@@ -132,26 +139,45 @@ class AccountServer:
                 connection, _ = self._listener.accept()
             except OSError:
                 return
-            self._connections.append(connection)
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+            with self._guard:
+                full = len(self._connections) >= MAX_CONNECTIONS
+                if not full and not self._closed:
+                    self._connections.add(connection)
+                    thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
+                    self._threads.add(thread)
+                    thread.start()
+                    continue
+            with contextlib.suppress(OSError):
+                _send(connection, {"full": True, "refused": f"the account serves at most {MAX_CONNECTIONS} "
+                                   "connections at once, one for each thread that calls AWS: use fewer threads"})
+            connection.close()
 
     def _serve(self, connection: socket.socket) -> None:
-        with connection:
-            while not self._closed:
-                try:
-                    request = _receive(connection)
-                except (OSError, ValueError, AccountRefused):
-                    return
-                if request is None:
-                    return
-                with self.lock:
-                    if self._closed:
+        try:
+            with connection:
+                while not self._closed:
+                    try:
+                        request = _receive(connection)
+                    except AccountRefused as refused:  # too large to read: say so, then hang up
+                        with contextlib.suppress(OSError):
+                            _send(connection, {"refused": str(refused)})
                         return
-                    answer = self.answer(request)
-                try:
-                    _send(connection, answer)
-                except OSError:
-                    return
+                    except (OSError, ValueError):
+                        return
+                    if request is None:
+                        return
+                    with self.lock:
+                        if self._closed:
+                            return
+                        answer = self.answer(request)
+                    try:
+                        _send(connection, answer)
+                    except OSError:
+                        return
+        finally:
+            with self._guard:
+                self._connections.discard(connection)
+                self._threads.discard(threading.current_thread())
 
     def answer(self, request: Any) -> dict:
         try:
@@ -269,21 +295,31 @@ class AccountServer:
             return {"result": result, "container_instance_arn": agent.container_instance_arn}
         raise AccountRefused("the account answers AWS API calls only")
 
-    def close(self) -> None:
+    def close(self, timeout: float = 60.0) -> bool:
+        """Stop serving; return True once no request of the kernel is at work in the account any more.
+
+        A request being answered holds the account's lock: waiting for the lock waits for it. False means one was
+        still running after ``timeout`` seconds; the account must then not be handed on to anyone else.
+        """
         self._closed = True
-        try:
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
             self._listener.close()
-        except OSError:
-            pass
-        for connection in self._connections:
-            try:
+        with self._guard:
+            connections, threads = list(self._connections), list(self._threads)
+        for connection in connections:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(self.path)
-        except OSError:
-            pass
+        if not self.lock.acquire(timeout=timeout):
+            return False
+        self.lock.release()
+        self._thread.join(timeout)
+        for thread in threads:
+            thread.join(timeout)
+        return not any(thread.is_alive() for thread in threads)
 
 
 def _service_of(url: str, headers: Optional[Mapping] = None, body: Any = b"", method: str = "POST") -> Optional[str]:
@@ -384,6 +420,9 @@ class _Connection:
             answer = _receive(sock)
         except OSError:
             answer = None
+        if isinstance(answer, dict) and answer.get("full"):  # the server closed this connection: the next call retries
+            self._local.sock = None
+            sock.close()
         if answer is None:
             self._local.sock = None
             raise ConnectionError("The grader's account closed the connection: grading of this notebook has ended.")

@@ -183,3 +183,83 @@ def test_a_kernels_tasks_and_places_get_the_badges_aws_would_give(served_account
     assert "not running on an EC2 instance" in out["nowhere"]
     # gatehouse.decide() in the kernel is the grader's gatehouse deciding, by the rule every call meets.
     assert out["decide"] == "implicit-deny" and out["trust"] == "allow"
+
+
+def test_closing_waits_for_the_request_being_answered_and_answers_nothing_after(aws, tmp_path):
+    """The account is reset and handed to the next notebook only once no request of this one is at work in it."""
+    path = tmp_path / "drain.sock"
+    server = served.AccountServer(aws, str(path), threading.RLock())
+    started, release, answered = threading.Event(), threading.Event(), []
+    real = server.answer
+
+    def slow(request):
+        started.set()
+        release.wait(10)
+        answered.append(request)
+        return real(request)
+
+    server.answer = slow
+    connection = served._Connection(str(path))
+    asker = threading.Thread(target=lambda: _ask_quietly(connection), daemon=True)
+    asker.start()
+    assert started.wait(10)
+    closed = []
+    closer = threading.Thread(target=lambda: closed.append(server.close(timeout=20)))
+    closer.start()
+    closer.join(0.5)
+    assert closer.is_alive() and not closed  # still waiting for the request in flight
+    release.set()
+    closer.join(20)
+    assert closed == [True] and len(answered) == 1
+    with pytest.raises(OSError):  # and nothing is served any more
+        served._Connection(str(path)).ask({"kind": "http", "method": "GET", "url": "https://iam.amazonaws.com/"})
+
+
+def test_a_request_that_never_ends_keeps_the_account_from_being_handed_on(aws, tmp_path):
+    path = tmp_path / "stuck.sock"
+    server = served.AccountServer(aws, str(path), threading.RLock())
+    started, release = threading.Event(), threading.Event()
+
+    def stuck(request):
+        started.set()
+        release.wait(30)
+        return {"refused": "late"}
+
+    server.answer = stuck
+    threading.Thread(target=lambda: _ask_quietly(served._Connection(str(path))), daemon=True).start()
+    assert started.wait(10)
+    assert server.close(timeout=0.5) is False
+    release.set()
+
+
+def test_the_account_serves_a_bounded_number_of_connections(aws, tmp_path):
+    import socket
+
+    path = tmp_path / "many.sock"
+    server = served.AccountServer(aws, str(path), threading.RLock())
+    held = []
+    try:
+        for _ in range(served.MAX_CONNECTIONS + 20):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(str(path))
+            held.append(sock)
+        turned_away = 0
+        for sock in held:
+            sock.settimeout(0.5)
+            try:
+                turned_away += b'"full"' in sock.recv(4096)
+            except OSError:
+                pass
+        assert turned_away == 20
+        assert len(server._threads) == served.MAX_CONNECTIONS
+    finally:
+        for sock in held:
+            sock.close()
+        assert server.close(timeout=10)
+
+
+def _ask_quietly(connection):
+    try:
+        connection.ask({"kind": "http", "method": "GET", "url": "https://iam.amazonaws.com/?Action=ListRoles"})
+    except Exception:
+        pass
