@@ -51,7 +51,7 @@ def test_a_result_nbgrader_cannot_record_is_recorded_as_not_graded_with_its_reas
         return real(course, assignment, student, work, problem)
 
     monkeypatch.setattr(autograde, "_record", replay_fails)
-    problem = autograde.record(course, A, "alice", tmp_path, None)
+    problem = autograde.record(course, A, "alice", {}, None)
     assert problem.startswith("its result could not be recorded (KeyError: 'grade_id')")
     graded = course.folder("autograded", "alice", A, f"{A}.ipynb").read_text()
     assert NOTE in graded and "could not be recorded" in graded
@@ -69,7 +69,7 @@ def test_when_nbgrader_cannot_even_mark_it_the_zeros_go_into_the_gradebook_direc
         raise RuntimeError("ValidationError: the notebook is beyond repair")
 
     monkeypatch.setattr(autograde, "_record", always_fails)
-    problem = autograde.record(course, A, "bob", tmp_path, "the notebook's kernel stopped while it ran")
+    problem = autograde.record(course, A, "bob", {}, "the notebook's kernel stopped while it ran")
     assert problem == "the notebook's kernel stopped while it ran"
     with course.gradebook() as gb:
         submission = gb.find_submission(A, "bob")

@@ -33,6 +33,7 @@ notebook ends, and again when the batch ends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -50,7 +51,8 @@ from typing import Callable, Optional, TextIO
 
 from grader.classroom import status
 from grader.classroom.course import Course, UserError
-from grader.classroom.isolation import batch_uid_base, isolation_mode, kill_processes_of, private_folders
+from grader.classroom.isolation import (LIMITS, MiB, batch_uid_base, isolation_mode, kill_processes_of,
+                                        private_folders, sweep_stale_cgroups)
 
 CELL_TIMEOUT = 60
 NOTEBOOK_TIMEOUT = 300
@@ -133,34 +135,118 @@ def _workdir(course: Course, assignment: str, student: str, scratch: Path, grade
     shutil.copytree(course.folder("source", assignment), work / "source" / assignment)
     shutil.copytree(course.folder("submitted", student, assignment), work / "submitted" / student / assignment)
     shutil.copyfile(gradebook, work / "gradebook.db")
+    os.chmod(work / "gradebook.db", 0o600)
     return work
 
 
-class Worker:
-    """One long-lived grading process (see ``grader.classroom.worker``), driven one submission at a time."""
+OWNER = "owner.json"
 
-    def __init__(self, log_path: Path):
+
+@contextlib.contextmanager
+def _scratch(prefix: str, mode: int, uids: dict):
+    """A folder of this batch's own, named unpredictably, that says whose it is: a later batch removes it, and ends
+    its kernels' processes, if this one dies before it can."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=_short_temporary_folder()))
+    try:
+        (folder / OWNER).write_text(json.dumps({"pid": os.getpid(), "uids": sorted(uids.values())}))
+        os.chmod(folder / OWNER, 0o600)
+        os.chmod(folder, mode)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _short_temporary_folder() -> str:
+    """/tmp where it can be used (a kernel's sockets live under it, and a socket's path may not exceed 107 bytes),
+    else the system's temporary folder."""
+    return "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK | os.X_OK) else tempfile.gettempdir()
+
+
+def sweep_stale_batches() -> int:
+    """Remove what batches that died left behind (scratch and walls folders, their kernels' processes, memory
+    cgroups); return how many folders were removed."""
+    removed = 0
+    for base in {_short_temporary_folder(), tempfile.gettempdir()}:
+        for folder in Path(base).glob("gated-*-*"):
+            if not folder.name.startswith(("gated-autograde-", "gated-walls-")):
+                continue
+            try:
+                owner = json.loads((folder / OWNER).read_text())
+                pid, uids = int(owner["pid"]), [int(u) for u in owner["uids"]]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if pid == os.getpid() or _alive(pid):
+                continue
+            kill_processes_of(*uids)
+            subprocess.run(["umount", "--recursive", "--lazy", str(folder)], capture_output=True)
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    sweep_stale_cgroups()
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _protected():
+    """While the batch runs, the kernel killer takes a kernel (score 1000) long before this process or a worker."""
+    path = Path("/proc/self/oom_score_adj")
+    try:
+        before = path.read_text().strip()
+        path.write_text("-500")
+    except OSError:  # not root: lowering the score is not allowed, and kernels still go first
+        before = None
+    try:
+        yield
+    finally:
+        if before is not None:
+            with contextlib.suppress(OSError):
+                path.write_text(before)
+
+
+class Worker:
+    """One long-lived grading process (see ``grader.classroom.worker``), driven one submission at a time.
+
+    In the namespaces mode it has a mount namespace of its own, so the file systems it gives each kernel (its folder,
+    of a fixed size) are seen by no one else and vanish with it.
+    """
+
+    def __init__(self, log_path: Path, own_mounts: bool = False, temporary: Optional[Path] = None):
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if temporary is not None:  # what the worker's own account writes goes with the batch's scratch folder
+            temporary.mkdir(exist_ok=True)
+            env["TMPDIR"] = str(temporary)
         env.pop("GATED_COMMUNITY_COURSE", None)
         env.pop("GATED_COMMUNITY_ACCOUNT", None)  # the worker holds the account; it never connects to one
         self.log_path = log_path
         self._log = open(log_path, "ab")
+        prefix = ([shutil.which("unshare") or "unshare", "--mount", "--propagation", "private", "--"]
+                  if own_mounts else [])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.classroom.worker"], env=env, stdin=subprocess.PIPE,
+            prefix + [sys.executable, "-m", "grader.classroom.worker"], env=env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._log, text=True, start_new_session=True)
         self._answers: queue.Queue = queue.Queue()
         threading.Thread(target=self._read_answers, daemon=True).start()
 
     def _read_answers(self) -> None:
         for line in self.process.stdout:
-            self._answers.put(line.strip())
+            self._answers.put(line)
         self._answers.put(None)  # the worker is gone
 
     def grade(self, work: Path, assignment: str, student: str, cell_timeout: int, notebook_timeout: int,
-              max_chars: int, wall: Optional[dict] = None) -> Optional[str]:
-        """Grade one submission; return the problem that kept it from being graded, or None.
+              max_chars: int, wall: Optional[dict] = None) -> tuple[Optional[str], dict]:
+        """Grade one submission; return the problem that kept it from being graded (or None), and the executed
+        notebooks as the worker sent them (``{name: text}``).
 
-        ``wall`` says where and as whom its kernel runs: ``{"walls", "uid", "private"}``
+        ``wall`` says where and as whom its kernel runs: ``{"walls", "uid", "private", "memory"}``
         (see ``grader.classroom.isolation``).
         """
         job = {"workdir": str(work), "assignment": assignment, "student": student, "cell_timeout": cell_timeout,
@@ -173,17 +259,30 @@ class Worker:
             self.close(kill=True)
             return (f"grading stopped after {notebook_timeout} s, the limit for one notebook; the cells that "
                     "ran until then are not counted. Look for a cell that runs for a long time, or a loop that "
-                    "never ends.")
+                    "never ends."), {}
         except (BrokenPipeError, OSError):
             answer = None
-        outcome_file = work / "outcome.json"
-        if answer is None or not outcome_file.exists():
+        try:
+            outcome = json.loads(answer) if answer else None
+        except ValueError:
+            outcome = None
+        if not isinstance(outcome, dict):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+            problem = self._stopped()
             self.close(kill=True)
-            return f"the grading process stopped unexpectedly (exit code {self.process.returncode})"
-        outcome = json.loads(outcome_file.read_text())
-        if outcome["success"]:
-            return None
-        return _explain_failure(outcome.get("log", "") + outcome.get("error", ""))
+            return problem, {}
+        notebooks = {str(k): str(v) for k, v in dict(outcome.get("notebooks") or {}).items()}
+        if outcome.get("success"):
+            return None, notebooks
+        return _explain_failure(f"{outcome.get('log', '')}{outcome.get('error', '')}"), {}
+
+    def _stopped(self) -> str:
+        code = self.process.poll()
+        if code == -signal.SIGKILL:
+            return ("the grading process was killed (exit code -9): the machine ran out of memory, or something "
+                    "ended it from outside; the notebook's kernel had a memory limit of its own")
+        return f"the grading process stopped unexpectedly (exit code {code})"
 
     @property
     def alive(self) -> bool:
@@ -205,6 +304,9 @@ class Worker:
 
 
 def _explain_failure(text: str) -> str:
+    if "AccountStillBusy" in text:
+        return ("a request of the notebook to its account was still being answered when its grading ended, so the "
+                "grading process holding that account was retired")
     if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
         return ("the notebook's kernel stopped while it ran (a call to exit(), quit() or os._exit(), or a crash), "
                 "so its tests could not run")
@@ -220,26 +322,30 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _record(course: Course, assignment: str, student: str, work: Path, problem: Optional[str]) -> None:
-    """Write one submission into the course's gradebook and autograded/ with nbgrader's own Autograde."""
+def _record(course: Course, assignment: str, student: str, executed: Optional[Path], problem: Optional[str]) -> None:
+    """Write one submission into the course's gradebook and autograded/ with nbgrader's own Autograde.
+
+    ``executed`` is the folder holding the worker's executed notebooks, written there by this process from what
+    the worker sent."""
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    from grader.classroom.preprocessors import NotGraded, Replay
+    from grader.classroom.preprocessors import NotGraded, Replay, SanitizeMarkup
 
     stand_in = NotGraded if problem else Replay
     preprocessors = [stand_in if p is Execute else p for p in Autograde.autograde_preprocessors.make_dynamic_default()]
-    overrides = {"Autograde.autograde_preprocessors": preprocessors}
+    # Scores are saved from the outputs as they ran; the notebook formgrader shows the instructor then runs no script.
+    overrides = {"Autograde.autograde_preprocessors": preprocessors + [SanitizeMarkup]}
     if problem:
         overrides["NotGraded.reason"] = f"Grading stopped: {problem}."
     else:
-        overrides["Replay.executed_dir"] = str(work / "autograded" / student / assignment)
+        overrides["Replay.executed_dir"] = str(executed)
     result = course.api(**overrides).autograde(assignment, student, force=True, create=True)
     if not result.get("success"):
         raise RuntimeError(_last_words(f"{result.get('log', '')}{result.get('error', '')}"))
 
 
-def record(course: Course, assignment: str, student: str, work: Path, problem: Optional[str]) -> Optional[str]:
+def record(course: Course, assignment: str, student: str, notebooks: dict, problem: Optional[str]) -> Optional[str]:
     """Record one submission whatever became of it, and return why it is not graded (None when it is graded).
 
     A submission the worker graded is recorded with ``Replay``; one it could not grade, or whose result nbgrader
@@ -253,7 +359,8 @@ def record(course: Course, assignment: str, student: str, work: Path, problem: O
     else:
         if problem is None:
             try:
-                _record(course, assignment, student, work, None)
+                with _executed(notebooks) as executed:
+                    _record(course, assignment, student, executed, None)
             except Exception as error:  # whatever nbgrader met, it costs this submission and no other
                 problem = (f"its result could not be recorded ({error}); please report this notebook to the course's "
                            "maintainers")
@@ -261,7 +368,7 @@ def record(course: Course, assignment: str, student: str, work: Path, problem: O
                 status.write(course, assignment, student, None, status.repairs(course, assignment, student))
                 return None
         try:
-            _record(course, assignment, student, work, problem)
+            _record(course, assignment, student, None, problem)
         except Exception:  # nbgrader cannot even mark it: zeros below, and the reason is kept all the same
             pass
         else:
@@ -270,6 +377,17 @@ def record(course: Course, assignment: str, student: str, work: Path, problem: O
     _record_zeros(course, assignment, student, problem)
     status.write(course, assignment, student, problem, [])
     return problem
+
+
+@contextlib.contextmanager
+def _executed(notebooks: dict):
+    """The worker's executed notebooks, in a folder of this process's own for nbgrader's ``Replay`` to read."""
+    with tempfile.TemporaryDirectory(prefix="gated-recorded-") as folder:
+        for name, text in notebooks.items():
+            if "/" in name or name.startswith("."):
+                raise RuntimeError(f"the worker sent a notebook named {name!r}")
+            Path(folder, f"{name}.ipynb").write_text(text, encoding="utf-8")
+        yield Path(folder)
 
 
 def _unreadable(course: Course, assignment: str, student: str) -> Optional[str]:
@@ -343,7 +461,9 @@ class Progress:
 
 def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional[list] = None,
               cell_timeout: int = CELL_TIMEOUT, notebook_timeout: int = NOTEBOOK_TIMEOUT, max_chars: int = MAX_CHARS,
-              progress: Optional[Callable[[Graded], None]] = None) -> Batch:
+              progress: Optional[Callable[[Graded], None]] = None, memory: int = 0) -> Batch:
+    """Grade every submission of ``assignment`` (or ``students``); ``memory`` caps each kernel, in bytes (0: the
+    default of ``grader.classroom.isolation.Limits``)."""
     course.require_assignment(assignment)
     _require_released(course, assignment)
     everyone = submitted_students(course, assignment)
@@ -358,6 +478,9 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
                         f"first (python -m grader.classroom collect {assignment} PATH).")
     if jobs < 1:
         raise UserError("--jobs must be at least 1.")
+    if memory and memory < 128 * MiB:
+        raise UserError(f"--memory must be at least 128 (MiB): a kernel needs about that to start; "
+                        f"{LIMITS.memory // MiB} is the default.")
     try:
         mode = isolation_mode()
     except RuntimeError as error:
@@ -369,45 +492,49 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
     batch = Batch(assignment)
     report = progress or Progress(len(everyone))
     started = time.perf_counter()
+    sweep_stale_batches()
     uids = {s: batch_uid_base() + index for index, s in enumerate(everyone)}
-    with tempfile.TemporaryDirectory(prefix=f"autograde-{assignment}-") as scratch_name:
-        scratch = Path(scratch_name)
-        os.chmod(scratch, 0o711)  # kernels' users may pass through to their own folders, and see nothing here
+    with _scratch("gated-autograde-", 0o700, uids) as scratch, _scratch("gated-walls-", 0o711, uids) as walls, \
+            _protected():
+        # The scratch folder (the solutions, the gradebook's copies) is the grader's alone; kernels' users may pass
+        # through the walls folder to their own folder, whose name they cannot guess, and see nothing else there.
         private = [str(p) for p in private_folders(course.root, scratch)]
         gradebook = scratch / "gradebook.template.db"
         with course.gradebook():  # makes sure the database exists and is migrated
             pass
         shutil.copyfile(course.root / "gradebook.db", gradebook)
+        os.chmod(gradebook, 0o600)
         works = {s: _workdir(course, assignment, s, scratch, gradebook) for s in everyone}
         record_lock = threading.Lock()
         # One worker per thread of the pool, replaced when a submission had to be killed.
         local = threading.local()
         workers: list[Worker] = []
 
-        def run(student: str) -> tuple[str, Optional[str], float]:
+        def run(student: str) -> tuple[str, Optional[str], dict, float]:
             begun = time.perf_counter()
             worker = getattr(local, "worker", None)
             if worker is None or not worker.alive:
-                worker = local.worker = Worker(scratch / f"worker-{threading.get_ident()}-{len(workers)}.log")
+                worker = local.worker = Worker(scratch / f"worker-{threading.get_ident()}-{len(workers)}.log",
+                                               own_mounts=mode == "namespaces", temporary=scratch / "tmp")
                 with record_lock:
                     workers.append(worker)
-            wall = {"walls": str(scratch / "walls"), "uid": uids[student], "private": private}
-            problem = worker.grade(works[student], assignment, student, cell_timeout, notebook_timeout, max_chars,
-                                   wall)
+            wall = {"walls": str(walls), "uid": uids[student], "private": private, "memory": memory}
+            problem, notebooks = worker.grade(works[student], assignment, student, cell_timeout, notebook_timeout,
+                                              max_chars, wall)
             if problem:  # a worker killed mid-notebook leaves its kernel's processes to us
                 kill_processes_of(uids[student])
-            return student, problem, time.perf_counter() - begun
+            return student, problem, notebooks, time.perf_counter() - begun
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(run, s): s for s in everyone}
             for future in as_completed(futures):
                 student = futures[future]
                 try:
-                    _, problem, seconds = future.result()
+                    _, problem, notebooks, seconds = future.result()
                 except Exception as error:  # the grading of one submission failed outside its worker
-                    problem, seconds = f"the grader failed while it ran this submission ({error})", 0.0
+                    problem, notebooks, seconds = f"the grader failed while it ran this submission ({error})", {}, 0.0
                 with record_lock:  # the gradebook is written by one submission at a time
-                    problem = record(course, assignment, student, works[student], problem)
+                    problem = record(course, assignment, student, notebooks, problem)
                     score, max_score = _scores(course, assignment, student)
                 graded = Graded(student, score, max_score, seconds, problem,
                                 [] if problem else status.repairs(course, assignment, student))

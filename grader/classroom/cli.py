@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from grader.classroom.course import Course, UserError
+from grader.classroom.isolation import LIMITS, MiB
 
 
 def _seconds(text: str) -> int:
@@ -57,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     autograde.add_argument("--student", action="append", help="only this student (repeatable)")
     autograde.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run")
     autograde.add_argument("--notebook-timeout", type=int, default=300, help="seconds one submission may take")
+    autograde.add_argument("--memory", type=int, default=LIMITS.memory // MiB, metavar="MIB",
+                           help="memory one notebook's kernel may use, all its processes together (MiB)")
 
     feedback = sub.add_parser("feedback", help="HTML feedback per student (hidden tests never shown)")
     feedback.add_argument("assignment")
@@ -104,7 +107,8 @@ def run(argv: Optional[list] = None) -> int:
         from grader.classroom.autograde import autograde
 
         batch = autograde(course, args.assignment, jobs=args.jobs, students=args.student,
-                          cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout)
+                          cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                          memory=args.memory * MiB)
         print(batch.summary())
         return 1 if batch.not_graded else 0
     if args.command == "feedback":

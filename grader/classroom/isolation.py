@@ -21,21 +21,44 @@ Two modes, chosen once per worker (``isolation_mode()``):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
 MODE_VARIABLE = "GATED_COMMUNITY_ISOLATION"
+PRIVATE_VARIABLE = "GATED_COMMUNITY_PRIVATE"
+"""More folders to cover, separated by ``:`` (another checkout of the course, a folder of past submissions...)."""
 UID_BASE = 1_000_000_000
 UIDS_PER_BATCH = 10_000
 MAX_PROCESSES = 256
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one kernel may use, as the platforms' graders cap a container: memory, processes, disk, files."""
+
+    memory: int = 2048 * MiB
+    """All its processes together where the machine has a memory cgroup to give it; else each process's address space."""
+    processes: int = MAX_PROCESSES
+    file_size: int = 256 * MiB
+    open_files: int = 1024
+    folder: int = 512 * MiB
+    """Its own folder (home, working and temporary folder), where the worker can give it a folder of that size."""
+    scratch: int = 64 * MiB
+    """Its /dev/shm."""
+
+
+LIMITS = Limits()
 
 _WALL = r"""
 set -e
@@ -58,12 +81,21 @@ while [ "$1" != "--" ]; do
 done
 shift
 umount /dev/shm
-mount -t tmpfs -o mode=1777,nosuid,nodev,size=64m walled-shm /dev/shm
+mount -t tmpfs -o mode=1777,nosuid,nodev,size=$WALLED_SHM walled-shm /dev/shm
 exec "$@"
 """
 """Run as root in the kernel's new mount namespace: each private folder (``root KEEP... ;``) is replaced by an empty
 read-only one holding only what is kept of it, before the command after ``--`` runs. What is made in a private
-folder later is not seen either; and the kernel gets a /dev/shm of its own."""
+folder later is not seen either; and the kernel gets a /dev/shm of its own, of ``$WALLED_SHM`` bytes."""
+
+_ENTER = r"""
+echo 1000 > /proc/self/oom_score_adj
+if [ -n "$1" ]; then echo $$ > "$1/cgroup.procs"; fi
+shift
+exec "$@"
+"""
+"""The first step of a kernel's command: it is the first the kernel killer takes when memory runs out (its children
+inherit that), never the grader; and where it has a memory cgroup (``$1``), it enters it."""
 
 _mode: Optional[str] = None
 
@@ -102,8 +134,13 @@ def _namespace_prefix() -> list[str]:
 
 
 def batch_uid_base() -> int:
-    """The first uid of this batch's kernels: batches running side by side on one machine get different ranges."""
-    return UID_BASE + (os.getpid() % 100_000) * UIDS_PER_BATCH
+    """The first uid of this batch's kernels: a range no process on the machine uses, drawn at random, so batches
+    running side by side (in one process or several) never share a kernel's user."""
+    for _ in range(100):
+        base = UID_BASE + secrets.randbelow(100_000) * UIDS_PER_BATCH
+        if not _pids_of(set(range(base, base + UIDS_PER_BATCH))):
+            return base
+    raise RuntimeError("no free range of users for the kernels of this batch")
 
 
 @dataclass
@@ -114,6 +151,9 @@ class Wall:
     uid: Optional[int]
     mode: str
     private: list = field(default_factory=list)
+    limits: Limits = LIMITS
+    cgroup: Optional[Path] = None
+    mounted: bool = False
 
     @property
     def account_socket(self) -> Path:
@@ -121,21 +161,32 @@ class Wall:
 
     @classmethod
     def build(cls, walls: Path, uid: Optional[int], files: Optional[Path] = None,
-              private: Iterable[Path] = ()) -> "Wall":
-        """A fresh folder under ``walls`` holding a copy of ``files`` (the submission's own folder)."""
+              private: Iterable[Path] = (), limits: Limits = LIMITS) -> "Wall":
+        """A fresh folder under ``walls`` holding a copy of ``files`` (the submission's own folder).
+
+        In the namespaces mode, where this process has a mount namespace of its own (a grading worker does), the
+        folder is a file system of ``limits.folder`` bytes, so a kernel cannot fill the machine's disk; and where
+        the machine has a memory cgroup to give, the kernel gets one of its own.
+        """
         mode = isolation_mode()
         walls.mkdir(parents=True, exist_ok=True)
         folder = walls / secrets.token_hex(8)
+        folder.mkdir()
+        wall = cls(folder, uid if mode == "namespaces" else None, mode, [Path(p) for p in private], limits)
+        if wall.uid is not None and _own_mount_namespace():
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={limits.folder},mode=0700,nosuid,nodev",
+                            "walled-home", str(folder)], check=True, capture_output=True)
+            wall.mounted = True
         if files is not None and files.is_dir():
-            shutil.copytree(files, folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        folder.mkdir(exist_ok=True)
+            shutil.copytree(files, folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints"), symlinks=True,
+                            dirs_exist_ok=True)
         (folder / ".tmp").mkdir(exist_ok=True)
-        wall = cls(folder, uid if mode == "namespaces" else None, mode, [Path(p) for p in private])
         if wall.uid is not None:
             os.chmod(walls, 0o711)
             for path in [folder, *folder.rglob("*")]:
                 os.lchown(path, wall.uid, wall.uid)
             os.chmod(folder, 0o700)
+            wall.cgroup = memory_cgroup(f"gated-community-{os.getpid()}-{folder.name}", limits.memory)
         return wall
 
     def own(self, path: Path) -> None:
@@ -145,25 +196,39 @@ class Wall:
 
     def environment(self, base: dict) -> dict:
         env = dict(base)
-        for name in ("GATED_COMMUNITY_COURSE", "JPY_PARENT_PID", "JUPYTER_RUNTIME_DIR"):
+        for name in ("GATED_COMMUNITY_COURSE", "JPY_PARENT_PID", "JUPYTER_RUNTIME_DIR", PRIVATE_VARIABLE):
             env.pop(name, None)
         home = str(self.folder)
         env.update({"HOME": home, "TMPDIR": str(self.folder / ".tmp"), "IPYTHONDIR": str(self.folder / ".ipython"),
                     "JUPYTER_RUNTIME_DIR": str(self.folder / ".tmp"), "JUPYTER_CONFIG_DIR": str(self.folder / ".tmp"),
                     "JUPYTER_DATA_DIR": str(self.folder / ".tmp"), "MPLCONFIGDIR": str(self.folder / ".tmp"),
-                    "PYTHONDONTWRITEBYTECODE": "1", "GATED_COMMUNITY_ACCOUNT": str(self.account_socket)})
+                    "PYTHONDONTWRITEBYTECODE": "1", "GATED_COMMUNITY_ACCOUNT": str(self.account_socket),
+                    "WALLED_SHM": str(self.limits.scratch)})
         return env
 
     def command(self, kernel_cmd: list[str]) -> list[str]:
-        """The kernel's command line, wrapped in the wall."""
+        """The kernel's command line, wrapped in the wall.
+
+        In both modes: the kernel killer takes the kernel first, it dies with its worker, and its files, open files
+        and memory are capped (``Limits``). In the namespaces mode, also its own user, mounts, processes and no
+        network.
+        """
+        enter = ["/bin/sh", "-c", _ENTER, "enter", str(self.cgroup or "")]
+        dies_with_worker = ([shutil.which("setpriv"), "--pdeathsig", "KILL", "--"] if shutil.which("setpriv")
+                            else [])
+        limits = [f"--fsize={self.limits.file_size}", f"--nofile={self.limits.open_files}", "--core=0"]
+        if self.cgroup is None:
+            limits.append(f"--as={self.limits.memory}")
         if self.uid is None:
-            return list(kernel_cmd)
+            capped = [shutil.which("prlimit"), *limits, "--"] if shutil.which("prlimit") else []
+            return enter + dies_with_worker + capped + list(kernel_cmd)
         privileges = [shutil.which("setpriv") or "setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
                       "--clear-groups", "--no-new-privs", "--"]
         # RLIMIT_NPROC counts the processes of the kernel's own user: a fork bomb stops at it, not at the machine.
-        limits = [shutil.which("prlimit"), f"--nproc={MAX_PROCESSES}", "--"] if shutil.which("prlimit") else []
-        return (_namespace_prefix() + ["/bin/sh", "-c", _WALL, "walled"] + self.mounts() + ["--"] + limits
-                + privileges + list(kernel_cmd))
+        capped = ([shutil.which("prlimit"), f"--nproc={self.limits.processes}", *limits, "--"]
+                  if shutil.which("prlimit") else [])
+        return (enter + dies_with_worker + _namespace_prefix() + ["/bin/sh", "-c", _WALL, "walled"] + self.mounts()
+                + ["--"] + capped + privileges + list(kernel_cmd))
 
     def mounts(self) -> list[str]:
         """The wall's arguments: each private folder, what the kernel needs of it, then ``;``; outer folders first."""
@@ -184,7 +249,145 @@ class Wall:
         return kill_processes_of(self.uid) if self.uid is not None else 0
 
     def remove(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "--lazy", str(self.folder)], capture_output=True)
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self.cgroup is not None:
+            remove_cgroup(self.cgroup)
+
+
+def _own_mount_namespace() -> bool:
+    """Whether this process's mounts are its own, not its parent's (a grading worker's are): a mount made here is then
+    seen by no one else, and goes when it does."""
+    try:
+        return os.readlink("/proc/self/ns/mnt") != os.readlink(f"/proc/{os.getppid()}/ns/mnt")
+    except OSError:
+        return False
+
+
+def memory_cgroup(name: str, limit: int) -> Optional[Path]:
+    """A memory cgroup of ``limit`` bytes under this process's own, or None where the machine gives none to make."""
+    own = _own_cgroups()
+    candidates = []
+    if "memory" in own:  # cgroup v1
+        candidates.append((Path("/sys/fs/cgroup/memory") / own["memory"].lstrip("/"), "memory.limit_in_bytes"))
+    if "" in own:  # cgroup v2: works where the memory controller is delegated to this process's cgroup
+        for base in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
+            if (base / "cgroup.controllers").exists():
+                candidates.append((base / own[""].lstrip("/"), "memory.max"))
+                break
+    for parent, setting in candidates:
+        folder = parent / name
+        try:
+            folder.mkdir()
+        except OSError:
+            continue
+        try:
+            (folder / setting).write_text(str(limit))
+            swap = folder / "memory.swap.max"
+            if swap.exists():
+                swap.write_text("0")
+            return folder
+        except OSError:
+            remove_cgroup(folder)
+    return None
+
+
+def remove_cgroup(folder: Path) -> None:
+    """Remove a kernel's cgroup once its processes are gone; a cgroup that cannot go yet is left for the sweep."""
+    for _ in range(50):
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
+
+
+def sweep_stale_cgroups() -> None:
+    """Remove the kernels' memory cgroups whose worker is gone (a cgroup with processes in it cannot be removed)."""
+    own = _own_cgroups()
+    parents = []
+    if "memory" in own:
+        parents.append(Path("/sys/fs/cgroup/memory") / own["memory"].lstrip("/"))
+    if "" in own:
+        parents += [base / own[""].lstrip("/") for base in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"))]
+    for parent in parents:
+        with contextlib.suppress(OSError):
+            for folder in parent.glob("gated-community-*-*"):
+                try:
+                    pid = int(folder.name.split("-")[2])
+                except (IndexError, ValueError):
+                    continue
+                if not Path(f"/proc/{pid}").exists():
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+
+
+def _own_cgroups() -> dict:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            out[controller] = path
+    return out
+
+
+def become_subreaper() -> None:
+    """Make this process the one that orphaned descendants return to, however they left their session (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_descendants() -> int:
+    """Kill every process descended from this one (a subreaper's orphans included); return how many."""
+    me = os.getpid()
+    killed = 0
+    for _ in range(50):
+        children: dict = {}
+        for pid, parent in _parents().items():
+            children.setdefault(parent, []).append(pid)
+        found, stack = [], list(children.get(me, []))
+        while stack:
+            pid = stack.pop()
+            found.append(pid)
+            stack.extend(children.get(pid, []))
+        if not found:
+            return killed
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        for pid in found:  # reap our own children, so they do not stay as zombies
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.02)
+    return killed
+
+
+def _parents() -> dict:
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        out[int(entry)] = int(text[text.rfind(")") + 2:].split()[1])
+    return out
 
 
 def kill_processes_of(*uids: int) -> int:
@@ -240,12 +443,20 @@ def _pids_of(uids: set) -> list[int]:
 
 
 def private_folders(*extra: Path) -> list[Path]:
-    """Folders a kernel sees only what it needs of: the project holding the engine (and, for a git worktree, the
-    checkout it belongs to), the grading user's home, and ``extra`` (the course, the batch's scratch folder)."""
+    """Folders a kernel sees only what it needs of.
+
+    The project holding the engine (and, for a git worktree, the checkout it belongs to), the grading user's home,
+    everyone's homes, the machine's shared temporary folders (another batch's scratch is there, and nothing a kernel
+    writes may stay on the machine), ``extra`` (the course, the batch's scratch folder), and the folders named in
+    ``GATED_COMMUNITY_PRIVATE``.
+    """
     import grader
 
     project = Path(grader.__file__).resolve().parent.parent
-    folders = [project, Path.home(), *extra]
+    shared = [Path(tempfile.gettempdir()), Path("/tmp"), Path("/var/tmp"), Path("/run/lock"), Path("/dev/mqueue"),
+              Path("/home"), Path("/root"), Path("/srv"), Path("/mnt"), Path("/media")]
+    named = [Path(p) for p in os.environ.get(PRIVATE_VARIABLE, "").split(":") if p.strip()]
+    folders = [project, Path.home(), *shared, *extra, *named]
     git = project / ".git"
     if git.is_file():  # a worktree: its history and the main checkout sit elsewhere
         text = git.read_text().strip()

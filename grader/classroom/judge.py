@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import dataclasses
 import io
 import threading
 import traceback
@@ -36,7 +37,15 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Integer, List, Unicode
 
-from grader.classroom.isolation import Wall
+from grader.classroom.isolation import LIMITS, Wall
+
+
+SPOILED = threading.Event()
+"""Set when a notebook's account could not be drained: the worker must then exit instead of grading the next one."""
+
+
+class AccountStillBusy(RuntimeError):
+    """The kernel's account could not be drained: the worker holding it must not grade anyone else with it."""
 
 
 class WalledKernelManager(AsyncKernelManager):
@@ -60,6 +69,8 @@ class Judge(Execute):
     walls = Unicode("", help="Folder under which each notebook's kernel gets a folder of its own.").tag(config=True)
     uid = Integer(-1, help="The kernel's own user, in the namespaces mode.").tag(config=True)
     private = List(Unicode(), help="Folders of which the kernel sees only what it needs to run.").tag(config=True)
+    memory = Integer(0, help="The most memory, in bytes, the kernel's processes may use (0: the default).").tag(
+        config=True)
 
     def __init__(self, *args: Any, **kwargs: Any):
         kwargs["kernel_manager_class"] = WalledKernelManager
@@ -78,16 +89,21 @@ class Judge(Execute):
         self._tests = _released_tests(resources)
         here = Path((resources or {}).get("metadata", {}).get("path") or ".")
         walls = Path(self.walls) if self.walls else here.parent / ".walls"
+        limits = dataclasses.replace(LIMITS, memory=self.memory) if self.memory > 0 else LIMITS
         self._wall = Wall.build(walls, self.uid if self.uid >= 0 else None, files=here,
-                                private=[Path(p) for p in self.private])
+                                private=[Path(p) for p in self.private], limits=limits)
         account = sandbox.start()  # the same seed: the account of a fresh start, whatever the last notebook built
         server = AccountServer(account, str(self._wall.account_socket), self._lock, owner=self._wall.uid)
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            server.close()
+            drained = server.close()
             self._wall.sweep()
             self._wall.remove()
+            if not drained:  # a request of this kernel is still at work in the account: no one else may have it
+                SPOILED.set()
+                raise AccountStillBusy("a request of this notebook to the account was still being answered when "
+                                       "its grading ended; the grading process holding that account was retired")
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
