@@ -95,3 +95,51 @@ def _cmdline_has(pid: str, text: bytes) -> bool:
 def test_plain_mode_is_chosen_when_asked(monkeypatch):
     monkeypatch.setenv("GATED_COMMUNITY_ISOLATION", "plain")
     assert isolation_mode() == "plain"
+
+
+WALK = r'''
+import json, os, sys
+home = os.environ["HOME"]
+writable, seen = [], {}
+for top in ("/",):
+    for folder, dirs, files in os.walk(top):
+        if folder in ("/proc", "/sys") or folder.startswith(("/proc/", "/sys/")) or folder.startswith(home):
+            dirs[:] = []
+            continue
+        if os.access(folder, os.W_OK):
+            writable.append(folder)
+for covered in sys.argv[1:]:
+    found = []
+    for folder, dirs, files in os.walk(covered):
+        if folder.startswith(home):
+            dirs[:] = []
+            continue
+        found += [os.path.join(folder, name) for name in files]
+        found += [os.path.join(folder, name) for name in dirs if not os.path.join(folder, name).startswith(home)]
+    seen[covered] = found
+print(json.dumps({"writable": writable, "seen": seen}))
+'''
+
+
+def test_every_path_a_walled_kernel_can_write_or_see_in_the_covered_folders(wall):
+    """The whole machine, walked as the kernel's user: it may write its own folder and its own /dev/shm, nothing
+    else; and in the folders it must not read (the temporary folders, everyone's homes) it sees only the way to its
+    own folder."""
+    built, course = wall
+    covered = [p for p in ("/tmp", "/var/tmp", "/home", "/root", str(course)) if os.path.isdir(p)]
+    command = built.command([sys.executable, "-c", WALK, *covered])
+    result = subprocess.run(command, capture_output=True, text=True, cwd=built.folder,
+                            env=built.environment(dict(os.environ)), timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sorted(out["writable"]) == ["/dev/shm"]
+    from grader.classroom.isolation import _needed_to_run
+
+    needed = [Path(os.path.realpath(p)) for p in _needed_to_run()]  # the interpreter and the engine, to run at all
+    on_the_way = {str(p) for p in built.folder.parents} | {str(p) for n in needed for p in n.parents}
+
+    def allowed(path: str) -> bool:
+        return path in on_the_way or any(Path(path) == n or n in Path(path).parents for n in needed)
+
+    for folder, found in out["seen"].items():
+        assert [p for p in found if not allowed(p)] == [], folder
