@@ -198,12 +198,13 @@ def _tree_digest(folder: Path, skip: tuple = ()) -> dict:
     return out
 
 
-def _leftovers() -> list[str]:
+def _leftovers(marker: str = MARKER) -> list[str]:
+    """Processes an attack started (each carries ``marker`` on its command line) that are still running."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if MARKER.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
                     found.append(entry)
             except OSError:
                 pass

@@ -28,6 +28,7 @@ from grader.classroom.isolation import LIMITS, _own_cgroups, isolation_mode, mem
 from grader.classroom.release import release
 
 from test_classroom_hostile import ANSWERS, ASSIGNMENT, _honest, _scores
+from test_classroom_hostile import _leftovers as _processes_marked
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "gated-community-red-team"
@@ -232,16 +233,7 @@ def _ours() -> list:
 
 
 def _leftovers() -> list:
-    """Processes started by an attack (each carries the marker on its command line) that are still running."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if MARKER.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    found.append(entry)
-            except OSError:
-                pass
-    return found
+    return _processes_marked(MARKER)
 
 
 def _marked_files() -> list:

@@ -350,26 +350,35 @@ def become_subreaper() -> None:
 
 def kill_descendants() -> int:
     """Kill every process descended from this one (a subreaper's orphans included); return how many."""
-    me = os.getpid()
+    return _kill_until_gone(_descendants, reap=True)
+
+
+def _descendants() -> list[int]:
+    children: dict = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = [], list(children.get(os.getpid(), []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _kill_until_gone(find, reap: bool = False) -> int:
+    """SIGKILL what ``find()`` lists until it lists nothing (a process may fork while it is killed); how many."""
     killed = 0
     for _ in range(50):
-        children: dict = {}
-        for pid, parent in _parents().items():
-            children.setdefault(parent, []).append(pid)
-        found, stack = [], list(children.get(me, []))
-        while stack:
-            pid = stack.pop()
-            found.append(pid)
-            stack.extend(children.get(pid, []))
-        if not found:
+        pids = find()
+        if not pids:
             return killed
-        for pid in found:
+        for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
             except ProcessLookupError:
                 pass
-        for pid in found:  # reap our own children, so they do not stay as zombies
+        for pid in pids if reap else ():  # our own children, so they do not stay as zombies
             with contextlib.suppress(ChildProcessError, OSError):
                 os.waitpid(pid, os.WNOHANG)
         time.sleep(0.02)
@@ -393,19 +402,7 @@ def _parents() -> dict:
 def kill_processes_of(*uids: int) -> int:
     """Kill every process whose real user is one of ``uids`` (kernels' own users only); return how many."""
     wanted = set(uids)
-    killed = 0
-    for _ in range(50):
-        pids = _pids_of(wanted)
-        if not pids:
-            return killed
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
-        time.sleep(0.02)
-    return killed
+    return _kill_until_gone(lambda: _pids_of(wanted))
 
 
 def _outermost(paths: list[Path]) -> list[Path]:
