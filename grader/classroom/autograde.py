@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 from grader.classroom import status
-from grader.classroom.course import Course, UserError
+from grader.classroom.course import Course, UserError, printable
 from grader.classroom.isolation import (LIMITS, MiB, batch_uid_base, isolation_mode, kill_processes_of,
                                         private_folders, sweep_stale_cgroups)
 
@@ -84,7 +84,7 @@ class Batch:
         lines = [f"{self.assignment}: autograded {len(self.graded)} submission(s) in {self.seconds:.1f} s"]
         for g in self.graded:
             if g.problem:
-                lines.append(f"  {g.student}: not graded: {g.problem}")
+                lines.append(f"  {g.student}: not graded: {printable(g.problem)}")
             elif g.repairs:
                 lines.append(f"  {g.student}: graded after {len(g.repairs)} repair(s) of its cells (listed at the top "
                              "of the autograded notebook and the feedback)")
@@ -94,7 +94,7 @@ class Batch:
         missed = self.not_graded
         if not missed:
             return f"{self.assignment}: all {len(self.graded)} graded"
-        named = ", ".join(f"{g.student} ({brief(g.problem)})" for g in missed)
+        named = ", ".join(f"{g.student} ({printable(brief(g.problem))})" for g in missed)
         return f"{self.assignment}: {len(self.graded) - len(missed)} graded, {len(missed)} NOT graded: {named}"
 
 

@@ -35,7 +35,7 @@ from typing import Optional
 
 import nbformat
 
-from grader.classroom.course import Course, UserError
+from grader.classroom.course import Course, UserError, printable
 
 IGNORED = {".DS_Store", "Thumbs.db", "__MACOSX", ".ipynb_checkpoints"}
 
@@ -101,7 +101,7 @@ def _not_files(folder: Path) -> list[str]:
             what = _kind(mode)
             if stat.S_ISLNK(mode):
                 what += f" (to {os.readlink(entry)})"
-            found.append(_printable(f"{entry.relative_to(folder)}: {what}"))
+            found.append(printable(f"{entry.relative_to(folder)}: {what}"))
         folders[:] = [f for f in folders if stat.S_ISDIR(Path(top, f).lstat().st_mode)]
     return found
 
@@ -137,7 +137,7 @@ def _unpack(path: Path, scratch: Path, students: dict) -> Path:
                                     "unpacked. Make a new zip of the submissions folder.")
                 mode = info.external_attr >> 16
                 if info.create_system == 3 and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                    links.append(_printable(f"{member}: {_kind(mode)}"))  # a zip made on Unix records links as such
+                    links.append(printable(f"{member}: {_kind(mode)}"))  # a zip made on Unix records links as such
             _refuse_links(f"the zip {path}", links)
             archive.extractall(scratch)
     except zipfile.BadZipFile as error:
@@ -179,11 +179,6 @@ def _find(folder: Path, assignment: str, notebooks: list[str]) -> tuple[dict, li
         else:
             unexpected.append((entry, "only notebooks (.ipynb) and student folders are collected"))
     return found, unexpected
-
-
-def _printable(text: str) -> str:
-    """Text from a submission, fit for a terminal: no escape sequence or other control character."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -252,7 +247,7 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
                     nbformat.read(file, as_version=4)
                 except Exception as error:  # the student's file as it is: autograde records it as not graded
                     result.unreadable.append(f"{student}: {file.relative_to(folder)} is not a notebook Jupyter can "
-                                             f"open ({type(error).__name__}: {_printable(str(error)[:120])})")
+                                             f"open ({type(error).__name__}: {printable(str(error)[:120])})")
         stamp = _dt.datetime.now(_dt.timezone.utc)
         with course.gradebook() as gb:
             for student in sorted(found):

@@ -108,3 +108,8 @@ class Course:
     def students(self) -> list[str]:
         with self.gradebook() as gb:
             return sorted(s.id for s in gb.students)
+
+
+def printable(text: str) -> str:
+    """Text that may come from a submission, fit for a terminal: no escape sequence or other control character."""
+    return "".join(ch if ch.isprintable() else "?" for ch in text)

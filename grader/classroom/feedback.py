@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Optional
 
 from grader.classroom import status
-from grader.classroom.course import Course, UserError
+from grader.classroom.course import Course, UserError, printable
 
 PAGE_TIMEOUT = 120  # seconds one student's feedback may take
 STARTUP_TIMEOUT = 120  # seconds the process that writes pages may take to import nbgrader
@@ -205,10 +205,6 @@ def feedback(course: Course, assignment: str, students: Optional[list] = None,
                 pages.close()
     return result
 
-
-def printable(text: str) -> str:
-    """Text from a submission, fit for the instructor's terminal: no escape sequence or other control character."""
-    return "".join(ch if ch.isprintable() or ch == " " else "?" for ch in text)
 
 
 def _last_line(text: str) -> str:
