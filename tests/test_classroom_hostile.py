@@ -86,7 +86,7 @@ ATTACKS = {
         import glob, json, os, re
         found = []
         for pattern in ["{course}/source/*/*.ipynb", "{project}/exercises/source/*/*.ipynb",
-                        "{project}/exercises/assignments/*.py", "/tmp/autograde-*/**/source/*/*.ipynb"]:
+                        "{project}/exercises/assignments/*.py", "/tmp/gated-*/**/source/*/*.ipynb"]:
             found += glob.glob(pattern, recursive=True)
         for path in found:
             try:
@@ -103,7 +103,7 @@ ATTACKS = {
     # A classmate's scratch copy: read their answers, and overwrite their notebook and their folder.
     "classmate": """
         import glob, os
-        for path in glob.glob("/tmp/autograde-*/**/*.ipynb", recursive=True) + glob.glob("/tmp/autograde-*/*"):
+        for path in glob.glob("/tmp/gated-*/**/*.ipynb", recursive=True) + glob.glob("/tmp/gated-*/*"):
             try:
                 if os.path.isfile(path):
                     open(path, "w").write("{}")

@@ -144,6 +144,8 @@ def test_the_served_account_reads_no_frame_larger_than_its_cap(aws, tmp_path):
             kernel.connect(str(tmp_path / "account.sock"))
             kernel.sendall(struct.pack(">I", served.MAX_FRAME + 1))  # announced, never sent: not waited for
             kernel.settimeout(10)
-            assert kernel.recv(1) == b""  # the account hangs up at once instead of reading on
+            refusal = served._receive(kernel)  # the account says why, and hangs up at once instead of reading on
+            assert "larger than the account accepts" in refusal["refused"]
+            assert kernel.recv(1) == b""
     finally:
         server.close()
