@@ -358,14 +358,16 @@ def test_nothing_of_either_batch_is_left(red_team):
     assert _marked_files() == []
 
 
-# Plain mode: a process that outlives its kernel rewrites every executed notebook it can reach to full marks (no
-# error output in any test cell), in the batch's scratch folder and wherever the grade is recorded from.
+# Plain mode: a process that outlives its kernel rewrites every executed notebook to full marks (no error output in
+# any test cell), in the batch's scratch folder and where the grade is recorded from. (It aims at the grader's
+# folders only: in plain mode it could write anything the grader's user may, this machine's other tests' files too.)
 FORGER = """
     import subprocess, sys
     CODE = ("import glob, json, time\\n"
             "end = time.time() + 60\\n"
             "while time.time() < end:\\n"
-            "    for path in glob.glob('/tmp/gated-*/**/*.ipynb', recursive=True):\\n"
+            "    for path in (glob.glob('/tmp/gated-autograde-*/**/*.ipynb', recursive=True) +\\n"
+            "                 glob.glob('/tmp/gated-recorded-*/*.ipynb')):\\n"
             "        try:\\n"
             "            nb = json.load(open(path))\\n"
             "            for cell in nb['cells']:\\n"
