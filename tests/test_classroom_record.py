@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from grader.classroom.collect import collect
 from grader.classroom.export import export
 from grader.classroom.preprocessors import NOTE
 from grader.classroom.release import release
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
@@ -26,8 +26,7 @@ A = "01-community-protocol"
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     root = tmp_path_factory.mktemp("record")
-    shutil.copytree(ROOT / "exercises", root / "exercises", ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db", "students.csv", "__pycache__"))
+    copy_course(root / "exercises")
     course = Course(root / "exercises")
     assert release(course, A, prove=False).ok
     (root / "exercises" / "students.csv").write_text("id\nalice\nbob\n")
@@ -96,3 +95,14 @@ def test_the_verdict_names_every_student_not_graded_on_one_line():
         "x.ipynb is not a notebook Jupyter can open"))])
     assert batch.summary().splitlines()[-1] == f"{A}: 1 graded, 2 NOT graded: bob (time limit), eve (not a notebook)"
     assert autograde.Batch(A, [autograde.Graded("alice", 8, 8)]).verdict() == f"{A}: all 1 graded"
+
+
+def test_a_reason_names_the_exception_that_caused_it_not_nbgraders_pointer_to_a_traceback():
+    log = ("[AutogradeApp | ERROR] There was an error processing assignment: /course/submitted/alice\n"
+           "Traceback (most recent call last):\n  File \"nbconvert/preprocessors/base.py\", line 89\n"
+           "    return self.preprocess_cell(cell, resources, index)\n"
+           "OSError: AF_UNIX path too long\n"
+           "[AutogradeApp | ERROR] nbgrader.converters.base.NbGraderException: Please see the the above traceback "
+           "for details on the specific errors on the above failures.\n")
+    assert autograde._explain_failure(log) == "nbgrader could not execute the notebook: OSError: AF_UNIX path too long"
+    assert autograde._last_words("one plain line") == "one plain line"

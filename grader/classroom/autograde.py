@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Callable, Optional, TextIO
 
 from grader.classroom import status
+from grader.classroom.child import Child, Ended, TimedOut
 from grader.classroom.course import Course, UserError, printable
 from grader.classroom.isolation import (LIMITS, MiB, batch_uid_base, isolation_mode, kill_processes_of,
                                         private_folders, sweep_stale_cgroups)
@@ -140,7 +141,7 @@ def _workdir(course: Course, assignment: str, student: str, scratch: Path, grade
 
 
 OWNER = "owner.json"
-
+PREFIXES = ("gated-autograde-", "gated-walls-")  # the batch's scratch and walls folders
 
 @contextlib.contextmanager
 def _scratch(prefix: str, mode: int, uids: dict):
@@ -166,21 +167,18 @@ def sweep_stale_batches() -> int:
     """Remove what batches that died left behind (scratch and walls folders, their kernels' processes, memory
     cgroups); return how many folders were removed."""
     removed = 0
-    for base in {_short_temporary_folder(), tempfile.gettempdir()}:
-        for folder in Path(base).glob("gated-*-*"):
-            if not folder.name.startswith(("gated-autograde-", "gated-walls-")):
-                continue
-            try:
-                owner = json.loads((folder / OWNER).read_text())
-                pid, uids = int(owner["pid"]), [int(u) for u in owner["uids"]]
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            if pid == os.getpid() or _alive(pid):
-                continue
-            kill_processes_of(*uids)
-            subprocess.run(["umount", "--recursive", "--lazy", str(folder)], capture_output=True)
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
+    bases = {_short_temporary_folder(), tempfile.gettempdir()}
+    for folder in [f for base in bases for prefix in PREFIXES for f in Path(base).glob(f"{prefix}*")]:
+        try:
+            owner = json.loads((folder / OWNER).read_text())
+            pid, uids = int(owner["pid"]), [int(u) for u in owner["uids"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if pid == os.getpid() or _alive(pid):
+            continue
+        kill_processes_of(*uids)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
     sweep_stale_cgroups()
     return removed
 
@@ -190,8 +188,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # someone else's process: alive
+        pass
     return True
 
 
@@ -230,16 +228,7 @@ class Worker:
         self._log = open(log_path, "ab")
         prefix = ([shutil.which("unshare") or "unshare", "--mount", "--propagation", "private", "--"]
                   if own_mounts else [])
-        self.process = subprocess.Popen(
-            prefix + [sys.executable, "-m", "grader.classroom.worker"], env=env, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._log, text=True, start_new_session=True)
-        self._answers: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read_answers, daemon=True).start()
-
-    def _read_answers(self) -> None:
-        for line in self.process.stdout:
-            self._answers.put(line)
-        self._answers.put(None)  # the worker is gone
+        self.child = Child(prefix + [sys.executable, "-m", "grader.classroom.worker"], env, self._log)
 
     def grade(self, work: Path, assignment: str, student: str, cell_timeout: int, notebook_timeout: int,
               max_chars: int, wall: Optional[dict] = None) -> tuple[Optional[str], dict]:
@@ -252,23 +241,15 @@ class Worker:
         job = {"workdir": str(work), "assignment": assignment, "student": student, "cell_timeout": cell_timeout,
                "max_chars": max_chars, **(wall or {})}
         try:
-            self.process.stdin.write(json.dumps(job) + "\n")
-            self.process.stdin.flush()
-            answer = self._answers.get(timeout=notebook_timeout)
-        except queue.Empty:
-            self.close(kill=True)
+            outcome = self.child.ask(job, notebook_timeout)
+        except TimedOut:
+            self._log.close()
             return (f"grading stopped after {notebook_timeout} s, the limit for one notebook; the cells that "
                     "ran until then are not counted. Look for a cell that runs for a long time, or a loop that "
                     "never ends."), {}
-        except (BrokenPipeError, OSError):
-            answer = None
-        try:
-            outcome = json.loads(answer) if answer else None
-        except ValueError:
-            outcome = None
-        if not isinstance(outcome, dict):
+        except Ended:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=5)
+                self.child.process.wait(timeout=5)
             problem = self._stopped()
             self.close(kill=True)
             return problem, {}
@@ -278,7 +259,7 @@ class Worker:
         return _explain_failure(f"{outcome.get('log', '')}{outcome.get('error', '')}"), {}
 
     def _stopped(self) -> str:
-        code = self.process.poll()
+        code = self.child.process.poll()
         if code == -signal.SIGKILL:
             return ("the grading process was killed (exit code -9): the machine ran out of memory, or something "
                     "ended it from outside; the notebook's kernel had a memory limit of its own")
@@ -286,20 +267,10 @@ class Worker:
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.child.alive
 
     def close(self, kill: bool = False) -> None:
-        if kill:
-            _kill(self.process)
-        else:
-            try:
-                self.process.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                _kill(self.process)
+        self.child.close(kill)
         self._log.close()
 
 
@@ -310,16 +281,7 @@ def _explain_failure(text: str) -> str:
     if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text:
         return ("the notebook's kernel stopped while it ran (a call to exit(), quit() or os._exit(), or a crash), "
                 "so its tests could not run")
-    last = [line for line in text.strip().splitlines() if line.strip()][-1:] or ["no message"]
-    return f"nbgrader could not execute the notebook: {last[0][:300]}"
-
-
-def _kill(process: subprocess.Popen) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
+    return f"nbgrader could not execute the notebook: {_last_words(text)}"
 
 
 def _record(course: Course, assignment: str, student: str, executed: Optional[Path], problem: Optional[str]) -> None:
@@ -428,9 +390,15 @@ def _record_zeros(course: Course, assignment: str, student: str, reason: str) ->
         gb.db.commit()
 
 
+_EXCEPTION = re.compile(r"^\s*[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b[^:]*:")
+
+
 def _last_words(text: str, limit: int = 300) -> str:
+    """The exception that caused a failure, from a log that ends in a traceback: nbgrader's own last words ("Please
+    see the above traceback") name none, so the last line naming another exception is the cause."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return (lines[-1] if lines else "no message")[:limit]
+    causes = [line for line in lines if _EXCEPTION.match(line) and "NbGraderException" not in line]
+    return (causes[-1] if causes else lines[-1] if lines else "no message")[:limit]
 
 
 def _scores(course: Course, assignment: str, student: str) -> tuple[float, float]:
@@ -494,7 +462,7 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
     started = time.perf_counter()
     sweep_stale_batches()
     uids = {s: batch_uid_base() + index for index, s in enumerate(everyone)}
-    with _scratch("gated-autograde-", 0o700, uids) as scratch, _scratch("gated-walls-", 0o711, uids) as walls, \
+    with _scratch(PREFIXES[0], 0o700, uids) as scratch, _scratch(PREFIXES[1], 0o711, uids) as walls, \
             _protected():
         # The scratch folder (the solutions, the gradebook's copies) is the grader's alone; kernels' users may pass
         # through the walls folder to their own folder, whose name they cannot guess, and see nothing else there.

@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from grader.classroom import status
+from grader.classroom.child import Child, Ended, TimedOut, answer, pipes
 from grader.classroom.course import Course, UserError, printable
 
 PAGE_TIMEOUT = 120  # seconds one student's feedback may take
@@ -90,63 +87,34 @@ class Pages:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ, PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
-        self.process = subprocess.Popen([sys.executable, "-m", "grader.classroom.feedback"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=log, text=True, env=env,
-                                        start_new_session=True)
-        self._answers: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.child = Child([sys.executable, "-m", "grader.classroom.feedback"], env, log)
         try:  # it says when it has imported nbgrader: a student's time limit counts that student's pages only
-            ready = self._answers.get(timeout=STARTUP_TIMEOUT)
-        except queue.Empty:
-            ready = None
-        if ready is None or "ready" not in ready:
+            ready = self.child.answer(STARTUP_TIMEOUT)
+        except (TimedOut, Ended):
+            ready = {}
+        if not ready.get("ready"):
             self.close(kill=True)
             log.seek(0)
             raise UserError("The process that writes feedback pages did not start: "
                             f"{_last_line(log.read()[-2000:])}. Check that nbgrader imports in this Python "
                             f"({sys.executable} -c 'import nbgrader').")
 
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self._answers.put(line)
-        self._answers.put(None)  # the process ended
-
     def write(self, job: dict, timeout: float) -> Optional[dict]:
         """What nbgrader said, or None if the process ran past ``timeout`` seconds (it is then killed)."""
         try:
-            self.process.stdin.write(json.dumps(job) + "\n")
-            self.process.stdin.flush()
-            line = self._answers.get(timeout=timeout)
-        except queue.Empty:
-            self.close(kill=True)
+            return self.child.ask(job, timeout)
+        except TimedOut:
             return None
-        except OSError:
-            line = None
-        if line is None:
+        except Ended:
             self.close(kill=True)
             return {"success": False, "log": "", "error": "the process writing the pages ended before it finished"}
-        return json.loads(line)
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.child.alive
 
     def close(self, kill: bool = False) -> None:
-        if kill:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)  # the process and all it started
-            except (ProcessLookupError, PermissionError):
-                pass
-        else:
-            try:
-                self.process.stdin.close()
-            except OSError:
-                pass
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        self.child.close(kill)
 
 
 def feedback(course: Course, assignment: str, students: Optional[list] = None,
@@ -206,7 +174,6 @@ def feedback(course: Course, assignment: str, students: Optional[list] = None,
     return result
 
 
-
 def _last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return printable(lines[-1] if lines else "no message")[:200]
@@ -222,21 +189,17 @@ def serve(jobs, answers) -> None:
             outcome = write_pages(job["root"], job["assignment"], job["student"], job["hidden"], job["solutions"])
         except Exception as error:  # this student's pages, not the batch's
             outcome = {"success": False, "log": "", "error": f"{type(error).__name__}: {error}"}
-        answers.write(json.dumps(outcome) + "\n")
-        answers.flush()
+        answer(answers, outcome)
 
 
 def main() -> None:
-    answers = os.fdopen(os.dup(1), "w")  # answers only: whatever nbgrader or nbconvert prints goes to the log
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    jobs, answers = pipes()  # answers only: whatever nbgrader or nbconvert prints goes to the log
     import nbgrader.converters  # noqa: F401 (the slow part, before the first student's clock starts)
 
     import grader.classroom.preprocessors  # noqa: F401
 
-    answers.write(json.dumps({"ready": True}) + "\n")
-    answers.flush()
-    serve(sys.stdin, answers)
+    answer(answers, {"ready": True})
+    serve(jobs, answers)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Optional, Sequence
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from grader.classroom.child import answer, pipes
 from grader.classroom.course import Course
 from grader.classroom.isolation import become_subreaper, kill_descendants
 
@@ -95,26 +95,9 @@ def serve(jobs, answers) -> None:
             outcome = {"success": False, "log": "", "error": f"{type(error).__name__}: {error}", "notebooks": {}}
         finally:
             kill_descendants()  # whatever the kernel left running, before anything of its notebook is sent
-        answers.write(json.dumps(outcome) + "\n")
-        answers.flush()
+        answer(answers, outcome)
         if SPOILED.is_set():  # the account may still change: the next submission gets a fresh worker and account
             return
-
-
-def _private_pipes() -> tuple:
-    """The parent's pipes, on descriptors no child inherits; the usual 0, 1 and 2 of a child lead nowhere it can use.
-
-    A kernel inherits its worker's standard descriptors: on the parent's own pipes it could answer for the worker.
-    """
-    jobs = os.fdopen(os.dup(0), "r")  # os.dup's descriptors are not inheritable
-    answers = os.fdopen(os.dup(1), "w")
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(2, 1)  # nbgrader logs to stdout and stderr: both go to the worker's log
-    os.close(null)
-    sys.stdin = open(os.devnull)
-    sys.stdout = sys.stderr
-    return jobs, answers
 
 
 def _watch_parent() -> None:
@@ -132,7 +115,7 @@ def _watch_parent() -> None:
 
 
 def main() -> int:
-    jobs, answers = _private_pipes()
+    jobs, answers = pipes()  # a kernel inherits its worker's standard descriptors: never the parent's pipes
     become_subreaper()  # a process that leaves the kernel's session still comes back to the worker, to be ended
     _watch_parent()
     # The account and the checks are loaded once per worker; each notebook then starts from a reset account.
