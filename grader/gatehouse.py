@@ -45,6 +45,7 @@ from grader.policy import (Decision, MalformedPolicyDocument, Request, evaluate,
                            validate)
 from grader.policy.explain import deciding as explain_deciding, fix as explain_fix
 from grader.services import Call, Check, ResourcePolicy, ServiceTable, services_run, table_for
+from grader.services import service_models as _service_models
 from grader.services import reference as _reference
 
 __all__ = ["judge", "gate", "why", "decide", "authorize", "last_decisions", "set_source_ip", "source_ip_for",
@@ -514,15 +515,6 @@ def _credential_scope(raw: _Raw) -> Optional[tuple]:
     return parts[0], parts[2], parts[3]
 
 
-@functools.lru_cache(maxsize=1)
-def _services() -> dict:
-    """The services the sandbox runs: signing name -> botocore model, for ``routing.resolve``."""
-    services_run()
-    from grader.services import TABLES
-
-    return {name: table.model_name for name, table in TABLES.items()}
-
-
 def _operation(table: ServiceTable, raw: _Raw) -> tuple:
     """(operation name, parameters) of the request.
 
@@ -903,7 +895,7 @@ def judge(sandbox: Any, method: str, url: str, headers: Any, body: Any = None) -
         # The service is the one the host names, as AWS routes it, and the one moto will hand the request to; the
         # signature and the operation must agree with it (grader.aws.routing). Nothing in the body chooses it.
         try:
-            route = routing.resolve(method, url, raw.headers, body, _services())
+            route = routing.resolve(method, url, raw.headers, body, _service_models())
         except routing.Misrouted as misrouted:
             signing_name = misrouted.service
             table = table_for(signing_name) if signing_name else None

@@ -329,12 +329,10 @@ def _service_of(url: str, headers: Optional[Mapping] = None, body: Any = b"", me
     A request on which they disagree is refused (``AccountRefused``), in the sandbox's words.
     """
     from grader.aws import routing
-    from grader.services import TABLES
+    from grader.services import service_models
 
-    _course_services()
     try:
-        route = routing.resolve(method, url, dict(headers or {}), body,
-                                {name: table.model_name for name, table in TABLES.items()})
+        route = routing.resolve(method, url, dict(headers or {}), body, service_models())
     except routing.Misrouted as misrouted:
         raise AccountRefused(f"{url} was refused: {misrouted.message}") from None
     return None if route is None else route.service
@@ -342,10 +340,9 @@ def _service_of(url: str, headers: Optional[Mapping] = None, body: Any = b"", me
 
 def _course_services() -> list:
     """The services the gatehouse has a table for: the only ones a graded kernel may call."""
-    from grader.services import TABLES, table_for
+    from grader.services import service_models
 
-    table_for("iam")  # loads every table
-    return sorted(TABLES)
+    return sorted(service_models())
 
 
 class _Refusal:

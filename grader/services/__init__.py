@@ -213,3 +213,11 @@ def services_run() -> list:
     if not TABLES:
         TABLES.update(_load())
     return [(name, table.name) for name, table in TABLES.items()]
+
+
+def service_models() -> dict:
+    """The services the sandbox runs, as ``{signing name: botocore model name}``: what ``grader.aws.routing`` needs
+    to tell which service a request is for."""
+    if not TABLES:
+        TABLES.update(_load())
+    return {name: table.model_name for name, table in TABLES.items()}
