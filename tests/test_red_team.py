@@ -13,22 +13,25 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
+import tempfile
 import textwrap
 import threading
 from pathlib import Path
+from typing import Optional
 
 import nbformat
 import pytest
 
 from grader.classroom import Course, samples
-from grader.classroom.autograde import autograde
+from grader.classroom.autograde import PREFIXES, autograde
 from grader.classroom.collect import collect
-from grader.classroom.isolation import LIMITS, _own_cgroups, isolation_mode, memory_cgroup, remove_cgroup
+from grader.classroom.isolation import (CGROUP_PREFIX, LIMITS, isolation_mode, memory_cgroup, memory_cgroup_parents,
+                                        remove_cgroup)
 from grader.classroom.release import release
 
 from test_classroom_hostile import ANSWERS, ASSIGNMENT, _honest, _scores
 from test_classroom_hostile import _leftovers as _processes_marked
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "gated-community-red-team"
@@ -153,7 +156,8 @@ ATTACKS["script"] = """
 """
 
 # What each attacker solved, besides its attack: the parts whose points it may keep.
-SOLVED = {"inflight": (), "pipes": (2, 3), "connections": (2, 3, 4), "memory": (2,), "disk": (3,), "script": (2, 3, 4), "reader": (), "forger": (), "sleeper": ()}
+SOLVED = {"inflight": (), "pipes": (2, 3), "connections": (2, 3, 4), "memory": (2,), "disk": (3,), "script": (2, 3, 4),
+          "reader": (), "forger": (), "sleeper": ()}
 VICTIM_SOLVED = (1, 2, 3, 4)
 
 # Run by the batch alongside: a kernel that looks for the other batch's secrets while that batch is graded.
@@ -193,9 +197,7 @@ def _order(names: list) -> dict:
 def _course(root: Path, students: dict, attacks: dict) -> Course:
     """A released course with a submission per student: ``{student: attack name or None}``."""
     course_dir = root / "exercises"
-    shutil.copytree(ROOT / "exercises", course_dir,
-                    ignore=shutil.ignore_patterns("release", "submitted", "autograded", "feedback", "gradebook.db",
-                                                  "students.csv", "__pycache__"))
+    copy_course(course_dir)
     course = Course(course_dir)
     assert release(course, ASSIGNMENT, prove=False).ok
     (course_dir / "students.csv").write_text("id\n" + "".join(f"{s}\n" for s in students))
@@ -217,21 +219,22 @@ def _course(root: Path, students: dict, attacks: dict) -> Course:
 def _outputs(course: Course, student: str) -> str:
     """Everything the student's cells printed, as the autograded notebook holds it."""
     nb = nbformat.read(course.folder("autograded", student, ASSIGNMENT, f"{ASSIGNMENT}.ipynb"), as_version=4)
-    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream")
 
 
 def _student(red_team: dict, attack: str) -> str:
     return next(s for s, a in red_team["students"].items() if a == attack)
 
 
-def _ours() -> list:
-    """Folders and cgroups of batches on this machine: none may be left once they end."""
-    found = [str(p) for base in {"/tmp", os.environ.get("TMPDIR", "/tmp")} for p in Path(base).glob("gated-*-*")
-             if p.name.startswith(("gated-autograde-", "gated-walls-", "gated-recorded-"))]
-    own = _own_cgroups()
-    if "memory" in own:
-        found += [str(p) for p in (Path("/sys/fs/cgroup/memory") / own["memory"].lstrip("/")).glob("gated-community-*")]
-    return found
+def _ours(pid: Optional[int] = None) -> list:
+    """Folders of the batches of process ``pid`` (this one unless said), and cgroups whose worker is gone: none may
+    be left once batches end (other tests' batches may be running alongside, with folders and cgroups of their
+    own)."""
+    found = [str(p) for base in {"/tmp", tempfile.gettempdir()} for prefix in PREFIXES
+             for p in Path(base).glob(f"{prefix}*") if _owner(str(p)) == (pid or os.getpid())]
+    return found + [str(p) for parent, _ in memory_cgroup_parents() for p in parent.glob(f"{CGROUP_PREFIX}*")
+                    if not Path("/proc", p.name[len(CGROUP_PREFIX):].split("-")[0]).exists()]
 
 
 def _leftovers() -> list:
@@ -244,7 +247,7 @@ def _marked_files() -> list:
 
 
 def _memory_cgroups() -> bool:
-    folder = memory_cgroup(f"gated-community-{os.getpid()}-probe", LIMITS.memory)
+    folder = memory_cgroup(f"{CGROUP_PREFIX}{os.getpid()}-probe", LIMITS.memory)
     if folder is None:
         return False
     remove_cgroup(folder)
@@ -424,7 +427,7 @@ def test_when_the_batch_itself_is_killed_nothing_of_it_stays(tmp_path):
         while not _leftovers() and time.time() < deadline:
             time.sleep(0.5)
         assert _leftovers(), "the notebook never started its process"
-        left = [p for p in _ours() if _owner(p) == batch.pid]
+        left = _ours(batch.pid)
         assert left  # its scratch and walls folders, while it runs
     finally:
         batch.send_signal(signal.SIGKILL)
@@ -434,7 +437,7 @@ def test_when_the_batch_itself_is_killed_nothing_of_it_stays(tmp_path):
         time.sleep(0.5)
     assert _leftovers() == []
     sweep_stale_batches()
-    assert [p for p in _ours() if _owner(p) == batch.pid] == []
+    assert _ours(batch.pid) == []
 
 
 def _owner(path: str):

@@ -48,7 +48,8 @@ class Limits:
     """What one kernel may use, as the platforms' graders cap a container: memory, processes, disk, files."""
 
     memory: int = 2048 * MiB
-    """All its processes together where the machine has a memory cgroup to give it; else each process's address space."""
+    """All its processes together, where the machine has a memory cgroup to give it; else each process's address
+    space."""
     processes: int = MAX_PROCESSES
     file_size: int = 256 * MiB
     open_files: int = 1024
@@ -186,7 +187,7 @@ class Wall:
             for path in [folder, *folder.rglob("*")]:
                 os.lchown(path, wall.uid, wall.uid)
             os.chmod(folder, 0o700)
-            wall.cgroup = memory_cgroup(f"gated-community-{os.getpid()}-{folder.name}", limits.memory)
+            wall.cgroup = memory_cgroup(f"{CGROUP_PREFIX}{os.getpid()}-{folder.name}", limits.memory)
         return wall
 
     def own(self, path: Path) -> None:
@@ -265,18 +266,13 @@ def _own_mount_namespace() -> bool:
         return False
 
 
+CGROUP_PREFIX = "gated-community-"
+"""A kernel's memory cgroup is named ``gated-community-<its worker's pid>-<its folder's name>``."""
+
+
 def memory_cgroup(name: str, limit: int) -> Optional[Path]:
     """A memory cgroup of ``limit`` bytes under this process's own, or None where the machine gives none to make."""
-    own = _own_cgroups()
-    candidates = []
-    if "memory" in own:  # cgroup v1
-        candidates.append((Path("/sys/fs/cgroup/memory") / own["memory"].lstrip("/"), "memory.limit_in_bytes"))
-    if "" in own:  # cgroup v2: works where the memory controller is delegated to this process's cgroup
-        for base in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
-            if (base / "cgroup.controllers").exists():
-                candidates.append((base / own[""].lstrip("/"), "memory.max"))
-                break
-    for parent, setting in candidates:
+    for parent, setting in memory_cgroup_parents():
         folder = parent / name
         try:
             folder.mkdir()
@@ -293,6 +289,20 @@ def memory_cgroup(name: str, limit: int) -> Optional[Path]:
     return None
 
 
+def memory_cgroup_parents() -> list[tuple[Path, str]]:
+    """Where this process could make a memory cgroup, each with the file that sets its limit."""
+    own = _own_cgroups()
+    found = []
+    if "memory" in own:  # cgroup v1
+        found.append((Path("/sys/fs/cgroup/memory") / own["memory"].lstrip("/"), "memory.limit_in_bytes"))
+    if "" in own:  # cgroup v2: works where the memory controller is delegated to this process's cgroup
+        for base in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified")):
+            if (base / "cgroup.controllers").exists():
+                found.append((base / own[""].lstrip("/"), "memory.max"))
+                break
+    return found
+
+
 def remove_cgroup(folder: Path) -> None:
     """Remove a kernel's cgroup once its processes are gone; a cgroup that cannot go yet is left for the sweep."""
     for _ in range(50):
@@ -307,18 +317,12 @@ def remove_cgroup(folder: Path) -> None:
 
 def sweep_stale_cgroups() -> None:
     """Remove the kernels' memory cgroups whose worker is gone (a cgroup with processes in it cannot be removed)."""
-    own = _own_cgroups()
-    parents = []
-    if "memory" in own:
-        parents.append(Path("/sys/fs/cgroup/memory") / own["memory"].lstrip("/"))
-    if "" in own:
-        parents += [base / own[""].lstrip("/") for base in (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"))]
-    for parent in parents:
+    for parent, _ in memory_cgroup_parents():
         with contextlib.suppress(OSError):
-            for folder in parent.glob("gated-community-*-*"):
+            for folder in parent.glob(f"{CGROUP_PREFIX}*-*"):
                 try:
-                    pid = int(folder.name.split("-")[2])
-                except (IndexError, ValueError):
+                    pid = int(folder.name[len(CGROUP_PREFIX):].split("-")[0])
+                except ValueError:
                     continue
                 if not Path(f"/proc/{pid}").exists():
                     with contextlib.suppress(OSError):
