@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,6 +12,7 @@ import pytest
 
 from grader.classroom.cli import main
 from grader.classroom.release import leaks
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
@@ -21,8 +21,7 @@ A = "01-community-protocol"
 @pytest.fixture
 def course(tmp_path):
     where = tmp_path / "exercises"
-    shutil.copytree(ROOT / "exercises", where, ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db", "students.csv", "__pycache__"))
+    copy_course(where)
     (where / "students.csv").write_text("id,first_name,last_name,email\nalice,Alice,,\nbob,Bob,,\n")
     return where
 

@@ -5,7 +5,6 @@ written in time costs that student's page only, and the summary says so."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -18,6 +17,7 @@ from grader.classroom.feedback import feedback
 from grader.classroom.release import release
 
 from tests.test_classroom_feedback_markup import PAYLOADS, active
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
@@ -49,8 +49,7 @@ def _hostile(nb):
 def pages(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     course_dir = root / "exercises"
-    shutil.copytree(ROOT / "exercises", course_dir, ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db", "students.csv", "__pycache__"))
+    copy_course(course_dir)
     course = Course(course_dir)
     assert release(course, A, prove=False).ok
     (course_dir / "students.csv").write_text("id\nalice\nmallory\nstuck\n")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import textwrap
 import time
@@ -26,6 +25,7 @@ from grader.classroom.collect import collect
 from grader.classroom.export import export
 from grader.classroom.isolation import isolation_mode
 from grader.classroom.release import release
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01-community-protocol"
@@ -214,9 +214,7 @@ def _leftovers(marker: str = MARKER) -> list[str]:
 def _class(root: Path, students: dict) -> Course:
     """A released course with one submission per student: ``{student: parts solved}``, attacks in the first cell."""
     course_dir = root / "exercises"
-    shutil.copytree(ROOT / "exercises", course_dir,
-                    ignore=shutil.ignore_patterns("release", "submitted", "autograded", "feedback", "gradebook.db",
-                                                  "students.csv", "__pycache__"))
+    copy_course(course_dir)
     course = Course(course_dir)
     assert release(course, ASSIGNMENT, prove=False).ok
     (course_dir / "students.csv").write_text("id,first_name,last_name,email\n" +

@@ -10,7 +10,6 @@ https://nbgrader.readthedocs.io/en/stable/user_guide/autograding.html
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -22,6 +21,7 @@ from grader.classroom import Course, samples
 from grader.classroom.collect import collect
 from grader.classroom.normalize import NOTE_ID, released_cells
 from grader.classroom.release import release, secret_lines
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
@@ -122,8 +122,7 @@ RELEASED_ORDER = [name for n in range(1, 5) for name in (f"protocol-{n}-answer",
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     root = tmp_path_factory.mktemp("normalize")
-    shutil.copytree(ROOT / "exercises", root / "exercises", ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db", "students.csv", "__pycache__"))
+    copy_course(root / "exercises")
     course = Course(root / "exercises")
     assert release(course, A, prove=False).ok
     (root / "exercises" / "students.csv").write_text("id\n" + "".join(f"{s}\n" for s in SLIPS))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -20,6 +19,7 @@ from grader.classroom.collect import collect
 from grader.classroom.export import export
 from grader.classroom.feedback import feedback
 from grader.classroom.release import release
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01-community-protocol"
@@ -85,9 +85,7 @@ CLASS = {
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
     course_dir = root / "exercises"
-    shutil.copytree(ROOT / "exercises", course_dir,
-                    ignore=shutil.ignore_patterns("release", "submitted", "autograded", "feedback", "gradebook.db",
-                                                  "students.csv", "__pycache__"))
+    copy_course(course_dir)
     course = Course(course_dir)
     proof = release(course, ASSIGNMENT, prove=False)  # the solution itself is proven in test_classroom_release
     assert proof.ok, proof.summary()

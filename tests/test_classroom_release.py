@@ -3,7 +3,6 @@ hidden test (markers or the solution's own lines)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -11,6 +10,7 @@ import pytest
 
 from grader.classroom import Course
 from grader.classroom.release import MARKERS, release, secret_lines
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_release_all_proves_every_assignment(tmp_path):
     where = tmp_path / "exercises"
-    shutil.copytree(ROOT / "exercises", where, ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db", "__pycache__"))
+    copy_course(where, roster=True)
     course = Course(where)
     assert len(course.assignments()) >= 4
     for assignment in course.assignments():
@@ -40,8 +39,7 @@ def test_a_stuck_cell_of_the_solution_is_stopped_and_named(tmp_path, capsys):
     from grader.classroom.cli import main
 
     where = tmp_path / "exercises"
-    shutil.copytree(ROOT / "exercises", where, ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db", "__pycache__"))
+    copy_course(where, roster=True)
     assignment = "01-community-protocol"
     path = where / "source" / assignment / f"{assignment}.ipynb"
     source = nbformat.read(path, as_version=4)

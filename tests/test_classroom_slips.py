@@ -18,7 +18,6 @@ import csv
 import datetime as dt
 import html as markup
 import io
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -31,6 +30,7 @@ from grader.classroom.export import export
 from grader.classroom.feedback import feedback
 from grader.classroom.preprocessors import secrets
 from grader.classroom.release import release
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
@@ -130,8 +130,7 @@ ABSENT = "collected-only"  # collected, then left out of the autograde run
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("slips")
-    shutil.copytree(ROOT / "exercises", root / "exercises", ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db", "students.csv", "__pycache__"))
+    copy_course(root / "exercises")
     course = Course(root / "exercises")
     assert release(course, A, prove=False).ok
     everyone = [*CLASS, ABSENT, "never-submitted"]

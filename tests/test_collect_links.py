@@ -4,7 +4,6 @@ a folder or a zip stops it before anything is copied, with a message that names 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import stat
 import zipfile
@@ -16,6 +15,7 @@ import pytest
 from grader.classroom import Course, UserError
 from grader.classroom.cli import main
 from grader.classroom.collect import collect
+from support import copy_course
 
 ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
@@ -24,8 +24,7 @@ A = "01-community-protocol"
 @pytest.fixture
 def course(tmp_path):
     where = tmp_path / "exercises"
-    shutil.copytree(ROOT / "exercises", where, ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db", "students.csv", "__pycache__"))
+    copy_course(where)
     (where / "students.csv").write_text("id\nalice\nbob\nmallory\n")
     return Course(where)
 
