@@ -2,30 +2,54 @@
 
 Submodules load on first use: ``import grader.policy`` stays free of moto and boto3, while
 ``from grader import sandbox`` (and ``sandbox.start()``) brings up the whole engine.
+
+The book's helpers here ask the running account (``grader.account``) and work the same wherever it lives: in this
+process, or in the grading worker that serves it to a graded kernel.
 """
 
 import importlib
-import sys
 
-_EXPORTS = {
-    "why": ("grader.gatehouse", "why"),
-    "on_instance": ("grader.credentials", "on_instance"),
-    "in_task": ("grader.credentials", "in_task"),
-    "ecs_agent": ("grader.ecs", "ecs_agent"),
-}
-_SERVED = {"why", "on_instance", "in_task", "ecs_agent"}
-_SUBMODULES = {"sandbox", "gatehouse", "instances", "credentials", "ecs", "policy", "errors"}
+_SUBMODULES = {"sandbox", "gatehouse", "credentials", "policy", "errors", "account"}
+_HELPERS = {"why", "decide", "on_instance", "in_task", "ecs_agent"}
 
-__all__ = sorted(_SUBMODULES | set(_EXPORTS))
+__all__ = sorted(_SUBMODULES | _HELPERS)
+
+
+def why(error=None):
+    """The gatehouse's explanation of a refused call (``error``), or of the last refusal."""
+    from grader import account
+
+    return account.current().why(error)
+
+
+def decide(principal, action, resource="*", context=None):
+    """Would IAM allow this? The account's decision, by the rule every call meets."""
+    from grader import account
+
+    return account.current().decide(principal, action, resource, context)
+
+
+def on_instance(instance_id, *, sandbox=None):
+    """A boto3 session for code on the EC2 instance: its credentials come from the instance metadata."""
+    from grader import account
+
+    return (sandbox or account.current()).on_instance(instance_id)
+
+
+def in_task(task, *, sandbox=None):
+    """A boto3 session for code in the ECS task: the container endpoint first, then the instance metadata."""
+    from grader import account
+
+    return (sandbox or account.current()).in_task(task)
+
+
+def ecs_agent(sandbox, instance_id, cluster, *, block_task_metadata_access=False, awsvpc_block_imds=False):
+    """The ECS agent on ``instance_id`` for ``cluster``; ``agent.register()`` makes the instance join."""
+    return sandbox.ecs_agent(instance_id, cluster, block_task_metadata_access=block_task_metadata_access,
+                             awsvpc_block_imds=awsvpc_block_imds)
 
 
 def __getattr__(name: str):
-    if name in _EXPORTS:
-        module, attribute = _EXPORTS[name]
-        running = getattr(sys.modules.get("grader.sandbox"), "_current", None)
-        if name in _SERVED and getattr(running, "served", False):
-            module = "grader.served"  # under the grader, the account and its endpoints are the worker's
-        return getattr(importlib.import_module(module), attribute)
     if name in _SUBMODULES:
         return importlib.import_module(f"grader.{name}")
     raise AttributeError(f"module 'grader' has no attribute {name!r}")

@@ -35,7 +35,7 @@ def decide(case: dict) -> Decision:
 def check(case: dict) -> Decision:
     """Assert the engine gives AWS's decision, names what decided it, and words a refusal as AWS does."""
     decision = decide(case)
-    assert decision.decision == case["expect"], decision.reason
+    assert decision.outcome == case["expect"], decision.reason
     assert decision.allowed is (case["expect"] == "allow")
     assert decision.denied_by == case["denied_by"], decision.reason
     if case["expect"] == "allow":

@@ -298,7 +298,7 @@ def test_mint_refuses_a_service_the_role_does_not_trust(aws):
     message = str(refused.value)
     assert "EC2 cannot assume the role LambdaRole" in message
     assert "ec2.amazonaws.com" in message and "trust policy" in message
-    assert refused.value.decision.decision == "implicit-deny"
+    assert refused.value.decision.outcome == "implicit-deny"
 
 
 def test_mint_refuses_a_role_that_does_not_exist(aws):

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError, CredentialRetrievalError, NoCredent
 
 from grader import credentials
 from grader.credentials import in_task
-from grader.ecs import ecs_agent
+from grader.credentials.ecs_agent import ecs_agent
 from support import ACCOUNT, AMI, ECS_FOR_EC2, EXECUTION_POLICY, role_arn, trust
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from matplotlib.figure import Figure
 
-from grader import diagram
-from grader.ecs import ecs_agent
+from grader.views import diagram
+from grader.credentials.ecs_agent import ecs_agent
 from support import ACCOUNT, AMI, ECS_FOR_EC2, EXECUTION_POLICY, role_arn, trust
 
 

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from grader import credentials
-from grader.ecs import AgentNotRegistered, ecs_agent
+from grader.credentials.ecs_agent import AgentNotRegistered, ecs_agent
 from support import ACCOUNT, AMI, ECS_FOR_EC2, trust
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"

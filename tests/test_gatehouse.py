@@ -249,7 +249,7 @@ def test_the_gate_survives_garbage(aws):
         ("POST", "https://ecs.us-east-1.amazonaws.com/", None, None),
     ]
     for method, url, headers, body in garbage:
-        answer = gatehouse.judge(aws, method, url, headers, body)
+        answer = gatehouse.admit(aws, method, url, headers, body)
         assert answer is None or (isinstance(answer, tuple) and len(answer) == 3), (url, answer)
         if answer is not None:
             status, _, text = answer

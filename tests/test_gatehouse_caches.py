@@ -27,13 +27,13 @@ def parcels(aws):
 def _resolutions(monkeypatch) -> list:
     """Count how often the gatehouse reads a caller out of moto's IAM and STS state."""
     seen = []
-    original = grader.gatehouse._resolve
+    original = grader.gatehouse.identity._resolve
 
     def counting(sandbox, access_key_id):
         seen.append(access_key_id)
         return original(sandbox, access_key_id)
 
-    monkeypatch.setattr(grader.gatehouse, "_resolve", counting)
+    monkeypatch.setattr(grader.gatehouse.identity, "_resolve", counting)
     return seen
 
 

@@ -18,7 +18,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from grader import sandbox, served
+from grader import sandbox
+from grader.served import wire
+from grader.served.client import _Connection
+from grader.served.server import AccountServer
 from grader.aws import routing
 from grader.gatehouse import gate
 
@@ -117,7 +120,7 @@ class _Request:
 
 @pytest.fixture
 def server(aws, tmp_path):
-    account = served.AccountServer(aws, str(tmp_path / "account.sock"), threading.RLock())
+    account = AccountServer(aws, str(tmp_path / "account.sock"), threading.RLock())
     try:
         yield account
     finally:

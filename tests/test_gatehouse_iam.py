@@ -71,7 +71,7 @@ def test_a_trust_policy_naming_the_account_still_needs_the_callers_permission(aw
     assert message_of(error) == (f"User: {session_arn('NoAssume')} is not authorized to perform: sts:AssumeRole "
                                  f"on resource: {target}")
     decision = gatehouse.last_decisions(1)[0].decision
-    assert (decision.decision, decision.denied_by) == ("implicit-deny", "identity-based policy")
+    assert (decision.outcome, decision.denied_by) == ("implicit-deny", "identity-based policy")
 
 
 def test_a_trust_policy_naming_the_role_itself_lets_it_in_without_an_identity_grant(aws):
@@ -160,7 +160,7 @@ def test_deny_on_the_role_arn_in_a_trust_policy(aws):
     error = refused(assume(aws, visitor_role).client("sts").assume_role, RoleArn=target, RoleSessionName="no")
     assert message_of(error).endswith(f"sts:AssumeRole on resource: {target}")
     decision = gatehouse.last_decisions(1)[0].decision
-    assert (decision.decision, decision.denied_by) == ("explicit-deny", "resource-based policy")
+    assert (decision.outcome, decision.denied_by) == ("explicit-deny", "resource-based policy")
 
 
 def test_the_administrator_is_held_to_the_trust_policy_too(aws):

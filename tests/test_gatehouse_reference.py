@@ -55,7 +55,7 @@ def test_the_imds_hardening_call_is_authorised_on_the_instance_it_names(aws):
 
 def test_a_created_resource_is_authorised_on_its_types_pattern_with_a_wildcard(aws):
     """ec2:CreateVpc is authorised on vpc* before the VPC has an id: AWS writes it vpc/*, and so does the rule."""
-    from grader.services import table_for
+    from grader.gatehouse.services import table_for
 
     rule = table_for("ec2").rule("CreateVpc")
     assert rule.action == "ec2:CreateVpc"
@@ -126,7 +126,7 @@ def test_s3_operations_under_another_actions_name(aws):
 
 
 def test_the_rules_are_read_lazily_and_once():
-    from grader.services import reference, table_for
+    from grader.gatehouse.services import reference, table_for
 
     table = table_for("logs")
     assert table.rule("PutResourcePolicy") is table.rule("PutResourcePolicy")
@@ -186,7 +186,7 @@ def _example(shape, depth=0):
 
 
 def test_the_services_tables_cover_the_services_the_walk_knows():
-    from grader.services import services_run
+    from grader.gatehouse.services import services_run
 
     assert {name for name, _ in services_run()} == set(_RESPONSES)
 

@@ -67,7 +67,7 @@ def test_last_decisions_and_reset(aws):
     refused(session.client("s3").get_object, Bucket="parcels", Key="vault/gold")
     entries = gatehouse.last_decisions(2)
     assert [(e.operation, e.allowed) for e in entries] == [("ListObjectsV2", True), ("GetObject", False)]
-    assert entries[-1].decision.decision == "explicit-deny"
+    assert entries[-1].decision.outcome == "explicit-deny"
     aws.reset()
     assert gatehouse.last_decisions() == []
 
@@ -77,9 +77,9 @@ def test_decide_asks_without_calling(aws):
     calls_before = len(aws.calls)
     assert gatehouse.decide(role, "s3:GetObject", "arn:aws:s3:::parcels/open").allowed
     verdict = gatehouse.decide(role, "s3:GetObject", "arn:aws:s3:::parcels/vault/gold")
-    assert verdict.decision == "explicit-deny"
+    assert verdict.outcome == "explicit-deny"
     assert gatehouse.decide(session, "s3:PutObject", "arn:aws:s3:::parcels/x").allowed
-    assert gatehouse.decide(session_arn("Porter", "porter"), "iam:ListRoles", "*").decision == "implicit-deny"
+    assert gatehouse.decide(session_arn("Porter", "porter"), "iam:ListRoles", "*").outcome == "implicit-deny"
     assert len(aws.calls) == calls_before
 
 
@@ -106,7 +106,7 @@ def test_decide_agrees_with_aws_on_calls_no_policy_can_refuse(aws):
     assert verdict.allowed and "needs no permission" in verdict.reason
     session = assume(aws, role, "locked")
     assert session.client("sts").get_caller_identity()["Arn"] == session_arn("Locked", "locked")
-    assert gatehouse.decide(role, "sts:AssumeRole", "*").decision == "explicit-deny"
+    assert gatehouse.decide(role, "sts:AssumeRole", "*").outcome == "explicit-deny"
 
 
 def test_why_of_a_validation_refusal_lists_no_policy(aws):

@@ -186,7 +186,7 @@ def test_decide_agrees_with_the_real_call(aws):
 
 
 def test_the_checks_and_the_service_principal_use_the_same_rule(aws):
-    from grader.checks._account import decide, may_assume
+    from grader.checks._account import may_assume, verdict as decide
 
     ec2_only = make_role(aws, "InstanceOnly", principal=EC2_TRUST)
     assert may_assume("ec2.amazonaws.com", "InstanceOnly").allowed

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from grader import instances
+from grader.aws import state as instances
+from grader.aws.fixes import ec2 as ec2_fixes
 from support import AMI, TRUST_EC2
 
 
@@ -120,7 +121,7 @@ def test_the_corrections_go_with_the_sandbox():
     box = sandbox.start()
     try:
         corrected = IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association
-        assert corrected is instances._replace_association
+        assert corrected is ec2_fixes._replace_association
     finally:
         box.stop()
     assert IamInstanceProfileAssociationBackend.replace_iam_instance_profile_association is not corrected

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from grader import gatehouse
-from grader.playground import COMMON_ACTIONS, evaluate_choice, parse_context, playground, principals, resources
+from grader.views.playground import COMMON_ACTIONS, evaluate_choice, parse_context, playground, principals, resources
 
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/DeliveryRole"
@@ -105,7 +105,7 @@ def test_the_answer_agrees_with_a_real_call(estate):
     decision = gatehouse.decide(driver, "s3:GetObject", "arn:aws:s3:::charging-stations/plug-1")
     text = evaluate_choice(f"arn:aws:sts::{ACCOUNT}:assumed-role/DeliveryRole/driver-7", "s3:GetObject",
                            "arn:aws:s3:::charging-stations/plug-1")
-    assert decision.decision == "explicit-deny" and text.startswith("DENIED (explicit deny)")
+    assert decision.outcome == "explicit-deny" and text.startswith("DENIED (explicit deny)")
     with pytest.raises(Exception, match="explicit deny"):
         driver.client("s3").get_object(Bucket="charging-stations", Key="plug-1")
 

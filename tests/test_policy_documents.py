@@ -96,7 +96,7 @@ def test_empty_statement_list_allows_nothing():
     from grader.policy import Request, evaluate
     decision = evaluate(Request("ec2.amazonaws.com", "sts:AssumeRole", "arn:aws:iam::123456789012:role/Gone"),
                         resource_policy=policy)
-    assert decision.decision == "implicit-deny" and decision.denied_by == "resource-based policy"
+    assert decision.outcome == "implicit-deny" and decision.denied_by == "resource-based policy"
     assert "no statement matched" in decision.reason
 
 

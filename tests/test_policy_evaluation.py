@@ -48,7 +48,7 @@ def test_reason_names_policy_statement_and_elements():
     policy = parse(DELIVER, name="inline policy 'deliver' on role DeliveryRole")
     decision = evaluate(Request(TASK, "s3:DeleteObject", OBJ, {"s3:ExistingObjectTag/kind": "charging-station"}),
                         [policy])
-    assert decision.decision == "explicit-deny"
+    assert decision.outcome == "explicit-deny"
     assert decision.reason.startswith(
         "explicit deny: statement 'NoChargingStations' (#1) of inline policy 'deliver' on role DeliveryRole matched: "
         "Action s3:* matches s3:DeleteObject")
@@ -93,7 +93,7 @@ def test_decision_is_truthy_only_when_allowed():
 
 def test_context_keys_are_case_insensitive_and_not_added_to():
     request = Request(ANN, "s3:GetObject", OBJ, {"S3:EXISTINGOBJECTTAG/KIND": "charging-station"})
-    assert evaluate(request, [DELIVER]).decision == "explicit-deny"
+    assert evaluate(request, [DELIVER]).outcome == "explicit-deny"
     assert request.context == {"S3:EXISTINGOBJECTTAG/KIND": "charging-station"}
 
 

@@ -80,7 +80,7 @@ def test_a_stored_document_always_gets_a_decision(stored):
     assert policy.unreadable
     ann = "arn:aws:iam::123456789012:user/Ann"
     decision = evaluate(Request(ann, "s3:PutObject", "arn:aws:s3:::parcels/x"), [policy])
-    assert decision.decision == "implicit-deny"
+    assert decision.outcome == "implicit-deny"
     assert "could not be read" in decision.reason
     readable = evaluate(Request(ann, "s3:GetObject", "arn:aws:s3:::parcels/x"), [policy])
     assert readable.allowed is isinstance(stored, dict)

@@ -57,7 +57,7 @@ def test_variable_resolving_to_an_unreadable_value_fails_the_condition():
     request = Request("arn:aws:iam::123456789012:user/Ann", "s3:GetObject", "*",
                       {"aws:x": "perhaps", "aws:SecureTransport": "true"})
     decision = evaluate(request, [policy])
-    assert decision.decision == "implicit-deny"
+    assert decision.outcome == "implicit-deny"
     assert "'perhaps' is not valid for Bool" in decision.reason
     request = Request("arn:aws:iam::123456789012:user/Ann", "s3:GetObject", "*",
                       {"aws:x": "true", "aws:SecureTransport": "true"})

@@ -111,7 +111,7 @@ def test_every_chapter_has_an_exercise_whose_solution_runs_live(chapter):
     live = [label for label, exercise in found["exercises"].items() if any(map(ran_live, exercise["solutions"]))]
     assert live, (f"{chapter}: no exercise has a solution the reader sees run; write one as a markdown cell "
                   f"`:::{{solution-start}} LABEL` with `:class: dropdown`, the solution's code cells, then a markdown "
-                  f"cell `:::{{solution-end}}`, and re-execute the chapter with tools/notebooks.py")
+                  f"cell `:::{{solution-end}}`, and re-execute the chapter with tools/chapters.py")
 
 
 @pytest.mark.parametrize("chapter", toc_chapters())
@@ -124,7 +124,7 @@ def test_a_runnable_solution_was_run_and_saved_with_its_outputs(chapter):
         assert solution["code"], f"{where} encloses no code cell"
         for cell in solution["code"]:
             outputs = cell.get("outputs", [])
-            assert outputs, f"{where}: cell {cell.get('id')} has no saved output; re-execute with tools/notebooks.py"
+            assert outputs, f"{where}: cell {cell.get('id')} has no saved output; re-execute with tools/chapters.py"
             assert not [o for o in outputs if o.get("output_type") == "error"], f"{where}: cell {cell.get('id')} fails"
 
 

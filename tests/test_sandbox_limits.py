@@ -17,7 +17,9 @@ import threading
 import pytest
 from botocore.exceptions import ClientError
 
-from grader import served
+from grader.served import wire
+from grader.served.client import _Connection
+from grader.served.server import AccountServer
 
 TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
                                                  "Action": "sts:AssumeRole"}]}
@@ -137,14 +139,14 @@ def test_names_paths_and_descriptions_have_their_lengths(aws, call, field, limit
 def test_the_served_account_reads_no_frame_larger_than_its_cap(aws, tmp_path):
     # The largest call a course makes is a small object put to S3; boto3 sends a bigger upload in parts of 8 MiB
     # (TransferConfig.multipart_chunksize), which a frame carries base64-encoded.
-    assert 8 * 1024 * 1024 * 4 // 3 < served.MAX_FRAME <= 16 * 1024 * 1024
-    server = served.AccountServer(aws, str(tmp_path / "account.sock"), threading.RLock())
+    assert 8 * 1024 * 1024 * 4 // 3 < wire.MAX_FRAME <= 16 * 1024 * 1024
+    server = AccountServer(aws, str(tmp_path / "account.sock"), threading.RLock())
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as kernel:
             kernel.connect(str(tmp_path / "account.sock"))
-            kernel.sendall(struct.pack(">I", served.MAX_FRAME + 1))  # announced, never sent: not waited for
+            kernel.sendall(struct.pack(">I", wire.MAX_FRAME + 1))  # announced, never sent: not waited for
             kernel.settimeout(10)
-            refusal = served._receive(kernel)  # the account says why, and hangs up at once instead of reading on
+            refusal = wire.receive(kernel)  # the account says why, and hangs up at once instead of reading on
             assert "larger than the account accepts" in refusal["refused"]
             assert kernel.recv(1) == b""
     finally:

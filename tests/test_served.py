@@ -10,7 +10,9 @@ import threading
 
 import pytest
 
-from grader import served
+from grader.served import wire
+from grader.served.client import _Connection
+from grader.served.server import AccountServer
 
 KERNEL = r'''
 import json, sys
@@ -57,7 +59,7 @@ print(json.dumps(out))
 @pytest.fixture
 def served_account(aws, tmp_path):
     path = tmp_path / "account.sock"
-    server = served.AccountServer(aws, str(path), threading.RLock())
+    server = AccountServer(aws, str(path), threading.RLock())
     try:
         yield aws, path
     finally:
@@ -98,7 +100,7 @@ def test_a_kernel_builds_in_the_servers_account_and_reaches_nothing_else(served_
 
 
 def test_the_server_refuses_what_is_not_a_call(aws, tmp_path):
-    server = served.AccountServer(aws, str(tmp_path / "s.sock"), threading.RLock())
+    server = AccountServer(aws, str(tmp_path / "s.sock"), threading.RLock())
     try:
         assert "refused" in server.answer({"kind": "reset"})
         assert "refused" in server.answer(["not", "a", "request"])
@@ -153,8 +155,8 @@ try:
     out["nowhere"] = "answered"
 except OSError as error:
     out["nowhere"] = str(error)
-out["decide"] = decide("arn:aws:iam::123456789012:role/AppRole", "s3:GetObject", "arn:aws:s3:::parcels/x").decision
-out["trust"] = decide("ecs-tasks.amazonaws.com", "sts:AssumeRole", "arn:aws:iam::123456789012:role/AppRole").decision
+out["decide"] = decide("arn:aws:iam::123456789012:role/AppRole", "s3:GetObject", "arn:aws:s3:::parcels/x").outcome
+out["trust"] = decide("ecs-tasks.amazonaws.com", "sts:AssumeRole", "arn:aws:iam::123456789012:role/AppRole").outcome
 print(json.dumps(out))
 '''
 
@@ -188,7 +190,7 @@ def test_a_kernels_tasks_and_places_get_the_badges_aws_would_give(served_account
 def test_closing_waits_for_the_request_being_answered_and_answers_nothing_after(aws, tmp_path):
     """The account is reset and handed to the next notebook only once no request of this one is at work in it."""
     path = tmp_path / "drain.sock"
-    server = served.AccountServer(aws, str(path), threading.RLock())
+    server = AccountServer(aws, str(path), threading.RLock())
     started, release, answered = threading.Event(), threading.Event(), []
     real = server.answer
 
@@ -199,7 +201,7 @@ def test_closing_waits_for_the_request_being_answered_and_answers_nothing_after(
         return real(request)
 
     server.answer = slow
-    connection = served._Connection(str(path))
+    connection = _Connection(str(path))
     asker = threading.Thread(target=lambda: _ask_quietly(connection), daemon=True)
     asker.start()
     assert started.wait(10)
@@ -212,12 +214,12 @@ def test_closing_waits_for_the_request_being_answered_and_answers_nothing_after(
     closer.join(20)
     assert closed == [True] and len(answered) == 1
     with pytest.raises(OSError):  # and nothing is served any more
-        served._Connection(str(path)).ask({"kind": "http", "method": "GET", "url": "https://iam.amazonaws.com/"})
+        _Connection(str(path)).ask({"kind": "http", "method": "GET", "url": "https://iam.amazonaws.com/"})
 
 
 def test_a_request_that_never_ends_keeps_the_account_from_being_handed_on(aws, tmp_path):
     path = tmp_path / "stuck.sock"
-    server = served.AccountServer(aws, str(path), threading.RLock())
+    server = AccountServer(aws, str(path), threading.RLock())
     started, release = threading.Event(), threading.Event()
 
     def stuck(request):
@@ -226,7 +228,7 @@ def test_a_request_that_never_ends_keeps_the_account_from_being_handed_on(aws, t
         return {"refused": "late"}
 
     server.answer = stuck
-    threading.Thread(target=lambda: _ask_quietly(served._Connection(str(path))), daemon=True).start()
+    threading.Thread(target=lambda: _ask_quietly(_Connection(str(path))), daemon=True).start()
     assert started.wait(10)
     assert server.close(timeout=0.5) is False
     release.set()
@@ -236,10 +238,10 @@ def test_the_account_serves_a_bounded_number_of_connections(aws, tmp_path):
     import socket
 
     path = tmp_path / "many.sock"
-    server = served.AccountServer(aws, str(path), threading.RLock())
+    server = AccountServer(aws, str(path), threading.RLock())
     held = []
     try:
-        for _ in range(served.MAX_CONNECTIONS + 20):
+        for _ in range(wire.MAX_CONNECTIONS + 20):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.connect(str(path))
             held.append(sock)
@@ -251,7 +253,7 @@ def test_the_account_serves_a_bounded_number_of_connections(aws, tmp_path):
             except OSError:
                 pass
         assert turned_away == 20
-        assert len(server._threads) == served.MAX_CONNECTIONS
+        assert len(server._threads) == wire.MAX_CONNECTIONS
     finally:
         for sock in held:
             sock.close()

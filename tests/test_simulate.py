@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from grader import gatehouse
-from grader.aws.simulator import statement_spans
+from grader.gatehouse.simulator import statement_spans
 
 from test_gatehouse import allow, assume, code_of, deny, document, make_role, make_user, refused
 
@@ -60,7 +60,7 @@ def test_the_simulation_agrees_with_the_real_call_and_with_decide(aws, action, r
         assert code_of(refused(call, Bucket="parcels", Key=key, **extra)) == "AccessDenied"
     verdict = gatehouse.decide(role, action, resource)
     assert {"allow": "allowed", "explicit-deny": "explicitDeny", "implicit-deny": "implicitDeny"}[
-        verdict.decision] == expected
+        verdict.outcome] == expected
 
 
 def test_matched_statements_name_the_policy_and_where_the_statement_sits(aws):

@@ -23,7 +23,7 @@ services the sandbox runs only.
 The lock file (``static/pyodide/pyodide-lock.json``) is Pyodide's own, with the site's wheels added by
 ``pyodide-lock``'s ``add_wheels_to_spec``. The kernel preloads the engine while it starts, and loads the rest of a
 package's tree by its imports, as Pyodide does, so a chapter's first line (``from grader import sandbox``) is the
-same as everywhere else. matplotlib is loaded on demand, by ``grader.diagram``, only where a diagram is drawn.
+same as everywhere else. matplotlib is loaded on demand, by ``grader.views.diagram``, only where a diagram is drawn.
 
     python tools/lite.py             build the in-browser site into _build/html/lite
     python tools/lite.py --output DIR   build it somewhere else (the tests build their own copy)
@@ -53,7 +53,7 @@ CACHE = BUILD / ".lite-cache"
 # What the kernel itself loads while it starts (jupyterlite-pyodide-kernel's worker), and what the book adds.
 KERNEL_PACKAGES = ["micropip", "piplite", "ipykernel", "comm", "pyodide-kernel", "jedi", "ipython"]
 BOOK_PACKAGES = ["gated-community", "ipywidgets"]
-# Loaded on demand only: the two diagrams of chapters 7 and 8 (grader.diagram loads it from Pyodide's distribution).
+# Loaded on demand only: the two diagrams of chapters 7 and 8 (grader.views.diagram loads it from Pyodide's distribution).
 ON_DEMAND = {"matplotlib"}
 # The Pyodide runtime's own files, from the npm package.
 RUNTIME_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip",
@@ -248,7 +248,7 @@ def sandbox_services() -> list[str]:
     """The botocore service names the sandbox answers (the gatehouse's tables)."""
     sys.path.insert(0, str(ROOT))
     try:
-        from grader.services import services_run
+        from grader.gatehouse.services import services_run
         names = sorted(signing_name for signing_name, _ in services_run())
     finally:
         sys.path.remove(str(ROOT))
@@ -276,7 +276,7 @@ def trim_wheel(wheel: Path, drop: Callable[[list[str]], bool], folder: Path) -> 
 def trim_botocore(wheel: Path, services: list[str], folder: Path) -> Path:
     """botocore's wheel without the models of services the sandbox does not run (about 14 MB of 17). A learner who
     asks for a client of another service is told, when making it, that the sandbox does not run it
-    (``grader.browser.missing_model``); elsewhere the same sentence comes back at the first call."""
+    (``grader.aws.browser.missing_model``); elsewhere the same sentence comes back at the first call."""
     keep = set(services)
     return trim_wheel(wheel, lambda parts: len(parts) > 3 and parts[:2] == ["botocore", "data"] and parts[2] not in keep,
                       folder)
@@ -298,7 +298,7 @@ _SESSION = """
 import json, sys, sysconfig
 import IPython, IPython.core.ultratb, ipywidgets, pygments.lexers.python, pygments.formatters.terminal256
 from grader import sandbox
-from grader.services import services_run
+from grader.gatehouse.services import services_run
 aws = sandbox.start()
 for signing_name, _ in services_run():
     aws.client(signing_name)

@@ -60,9 +60,33 @@ _endpoints: Any = None
 
 
 def serve(endpoints: Any) -> None:
-    """Answer the link-local addresses with ``endpoints`` (None: nothing answers there, as on a laptop)."""
+    """Answer the link-local addresses with ``endpoints`` rather than the account's (None: the account's again)."""
     global _endpoints
     _endpoints = endpoints
+
+
+class _Nowhere:
+    """Nothing answers: no account runs in this process, as on a laptop."""
+
+    @staticmethod
+    def route(host: str) -> Silent:
+        return NOWHERE
+
+    @staticmethod
+    def answer(host: str, method: str, path: str, headers: Any, body: bytes) -> Silent:
+        return NOWHERE
+
+
+def _answering() -> Any:
+    """What answers the link-local addresses now: the running account's services (``Account.link_local``)."""
+    if _endpoints is not None:
+        return _endpoints
+    from grader import account
+
+    running = account.running()
+    if running is None or not running.running:
+        return _Nowhere
+    return running.link_local()
 
 
 class _Unanswered(io.RawIOBase):
@@ -119,7 +143,7 @@ class LinkLocalSocket:
     # the exchange
     def _answer(self) -> io.BufferedIOBase:
         method, path, headers, body = _parse_request(bytes(self._sent))
-        answer = _endpoints.answer(self.host, method, path, headers, body) if _endpoints else NOWHERE
+        answer = _answering().answer(self.host, method, path, headers, body)
         if isinstance(answer, Silent):
             return io.BufferedReader(_Unanswered(answer.reason))
         status, answer_headers, answer_body = answer
@@ -151,7 +175,7 @@ def _link_local(address: Any) -> bool:
 def _connect(original: Callable) -> Callable:
     def create_connection(address, timeout=None, source_address=None, *args, **kwargs):
         if _link_local(address):
-            refusal = _endpoints.route(address[0]) if _endpoints else NOWHERE
+            refusal = _answering().route(address[0])
             if refusal is not None:
                 raise Silence(refusal.reason)
             return LinkLocalSocket(address[0], int(address[1]), timeout)
@@ -172,7 +196,7 @@ def _fetch(original: Callable) -> Callable:
         from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 
         # Silence reaches urllib3's caller as it does from a socket: a connect or a read timeout, in urllib3's words.
-        refusal = _endpoints.route(url.hostname) if _endpoints else NOWHERE
+        refusal = _answering().route(url.hostname)
         if refusal is not None:
             raise ConnectTimeoutError(None, f"Connection to {url.hostname} timed out. (connect timeout="
                                             f"{request.timeout or None})")
@@ -182,7 +206,7 @@ def _fetch(original: Callable) -> Callable:
         path = url.path or "/"
         if url.query:
             path += "?" + url.query
-        answer = _endpoints.answer(url.hostname, request.method, path, dict(request.headers), bytes(body))
+        answer = _answering().answer(url.hostname, request.method, path, dict(request.headers), bytes(body))
         if isinstance(answer, Silent):
             raise ReadTimeoutError(None, request.url, f"Read timed out. (read timeout={request.timeout or None})")
         status, headers, answer_body = answer

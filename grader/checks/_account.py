@@ -132,25 +132,26 @@ def instance_profile(name: str) -> dict:
 
 
 class Verdict:
-    """What IAM decides for one request: ``allowed``, ``decision`` ("allow", "explicit-deny", "implicit-deny")."""
+    """What IAM decides for one request, as a check reads it: ``allowed``, ``outcome`` ("allow", "explicit-deny",
+    "implicit-deny") and the reason."""
 
-    def __init__(self, decision: str, reason: str = ""):
-        self.decision = decision
+    def __init__(self, outcome: str, reason: str = ""):
+        self.outcome = outcome
         self.reason = reason
 
     @property
     def allowed(self) -> bool:
-        return self.decision == "allow"
+        return self.outcome == "allow"
 
     @property
     def explicit_deny(self) -> bool:
-        return self.decision == "explicit-deny"
+        return self.outcome == "explicit-deny"
 
     def __repr__(self) -> str:
-        return f"<Verdict {self.decision}: {self.reason}>"
+        return f"<Verdict {self.outcome}: {self.reason}>"
 
 
-def decide(principal: str, action: str, resource: str, context: Optional[dict] = None) -> Verdict:
+def verdict(principal: str, action: str, resource: str, context: Optional[dict] = None) -> Verdict:
     """IAM's decision on the live account, from the gatehouse's ``authorize()``: the rule every real call meets.
 
     ``principal`` is an ARN or a service principal (``ec2.amazonaws.com``, which has no identity-based policies,
@@ -162,17 +163,17 @@ def decide(principal: str, action: str, resource: str, context: Optional[dict] =
         answer = gatehouse.decide(principal, action, resource, context)
     except ValueError as error:  # no such user, role or session
         return Verdict("implicit-deny", str(error))
-    return Verdict(answer.decision, str(answer.reason))
+    return Verdict(answer.outcome, str(answer.reason))
 
 
 def role_may(role_name: str, action: str, resource: str, context: Optional[dict] = None) -> Verdict:
     """May a process wearing the role's badge do ``action`` on ``resource``?"""
-    return decide(session_arn(role_name), action, resource, context)
+    return verdict(session_arn(role_name), action, resource, context)
 
 
 def may_assume(service_or_arn: str, role_name: str) -> Verdict:
     """May ``service_or_arn`` (``ec2.amazonaws.com``, a user ARN...) assume the role? Its trust policy decides."""
-    return decide(service_or_arn, "sts:AssumeRole", role_arn(role_name))
+    return verdict(service_or_arn, "sts:AssumeRole", role_arn(role_name))
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ own process, kernel and sandbox, and recorded with its ``status``) -> ``feedback
 hidden test) -> ``export`` (grades as CSV, with each submission's status). ``cli`` is the command line: ``python -m grader.classroom``.
 """
 
-from grader import browser
+from grader.aws import browser
 
 if browser.in_browser():
     from grader.errors import NotInThisBrowser

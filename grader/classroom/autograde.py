@@ -52,6 +52,7 @@ from typing import Callable, Optional, TextIO
 from grader.classroom import status
 from grader.classroom.child import Child, Ended, TimedOut
 from grader.classroom.course import Course, UserError, printable
+from grader.served.wire import VARIABLE as ACCOUNT_VARIABLE
 from grader.classroom.isolation import (LIMITS, MiB, batch_uid_base, isolation_mode, kill_processes_of,
                                         private_folders, sweep_stale_cgroups)
 
@@ -210,8 +211,8 @@ def _protected():
                 path.write_text(before)
 
 
-class Worker:
-    """One long-lived grading process (see ``grader.classroom.worker``), driven one submission at a time.
+class WorkerHandle:
+    """The batch's handle on one long-lived grading process (``grader.classroom.worker``), one submission at a time.
 
     In the namespaces mode it has a mount namespace of its own, so the file systems it gives each kernel (its folder,
     of a fixed size) are seen by no one else and vanish with it.
@@ -223,7 +224,7 @@ class Worker:
             temporary.mkdir(exist_ok=True)
             env["TMPDIR"] = str(temporary)
         env.pop("GATED_COMMUNITY_COURSE", None)
-        env.pop("GATED_COMMUNITY_ACCOUNT", None)  # the worker holds the account; it never connects to one
+        env.pop(ACCOUNT_VARIABLE, None)  # the worker holds the account; it never connects to one
         self.log_path = log_path
         self._log = open(log_path, "ab")
         prefix = ([shutil.which("unshare") or "unshare", "--mount", "--propagation", "private", "--"]
@@ -476,13 +477,13 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
         record_lock = threading.Lock()
         # One worker per thread of the pool, replaced when a submission had to be killed.
         local = threading.local()
-        workers: list[Worker] = []
+        workers: list[WorkerHandle] = []
 
         def run(student: str) -> tuple[str, Optional[str], dict, float]:
             begun = time.perf_counter()
             worker = getattr(local, "worker", None)
             if worker is None or not worker.alive:
-                worker = local.worker = Worker(scratch / f"worker-{threading.get_ident()}-{len(workers)}.log",
+                worker = local.worker = WorkerHandle(scratch / f"worker-{threading.get_ident()}-{len(workers)}.log",
                                                own_mounts=mode == "namespaces", temporary=scratch / "tmp")
                 with record_lock:
                     workers.append(worker)

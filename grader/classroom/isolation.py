@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
+from grader.served.wire import VARIABLE as ACCOUNT_VARIABLE
+
 MODE_VARIABLE = "GATED_COMMUNITY_ISOLATION"
 PRIVATE_VARIABLE = "GATED_COMMUNITY_PRIVATE"
 """More folders to cover, separated by ``:`` (another checkout of the course, a folder of past submissions...)."""
@@ -203,7 +205,7 @@ class Wall:
         env.update({"HOME": home, "TMPDIR": str(self.folder / ".tmp"), "IPYTHONDIR": str(self.folder / ".ipython"),
                     "JUPYTER_RUNTIME_DIR": str(self.folder / ".tmp"), "JUPYTER_CONFIG_DIR": str(self.folder / ".tmp"),
                     "JUPYTER_DATA_DIR": str(self.folder / ".tmp"), "MPLCONFIGDIR": str(self.folder / ".tmp"),
-                    "PYTHONDONTWRITEBYTECODE": "1", "GATED_COMMUNITY_ACCOUNT": str(self.account_socket),
+                    "PYTHONDONTWRITEBYTECODE": "1", ACCOUNT_VARIABLE: str(self.account_socket),
                     "WALLED_SHM": str(self.limits.scratch)})
         return env
 

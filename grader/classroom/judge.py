@@ -84,7 +84,7 @@ class Judge(Execute):
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None):
         from grader import sandbox
-        from grader.served import AccountServer
+        from grader.served.server import AccountServer
 
         self._tests = _released_tests(resources)
         here = Path((resources or {}).get("metadata", {}).get("path") or ".")

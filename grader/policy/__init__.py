@@ -8,7 +8,7 @@ the browser. The usual entry points::
     policy = parse(document, kind="identity", name="inline policy 'deliver' on role DeliveryRole")
     decision = evaluate(Request(principal, "s3:GetObject", "arn:aws:s3:::parcels/box-1", context),
                         identity_policies=[policy])
-    decision.decision                  # "allow" | "explicit-deny" | "implicit-deny"
+    decision.outcome                   # "allow" | "explicit-deny" | "implicit-deny"
     decision.access_denied_message()   # AWS's AccessDenied wording when denied
 """
 

@@ -71,7 +71,7 @@ def decide_case(case) -> dict:
     session = _policy(case, "session_policy", "session")
     request = Request(case["principal"], case["action"], case["resource"], context)
     decision = evaluate(request, identity_parsed, resource, boundary, session)
-    return {"id": case["id"], "decision": decision.decision, "reason": decision.reason}
+    return {"id": case["id"], "decision": decision.outcome, "reason": decision.reason}
 
 
 def decide_lines(lines, out) -> int:

@@ -110,12 +110,12 @@ class StatementResult:
 
 
 class Decision:
-    """The outcome: ``decision`` is "allow", "explicit-deny" or "implicit-deny"."""
+    """IAM's answer to one request: ``outcome`` is "allow", "explicit-deny" or "implicit-deny"."""
 
-    __slots__ = ("decision", "reason", "denied_by", "statements", "misses", "request", "policy_types")
+    __slots__ = ("outcome", "reason", "denied_by", "statements", "misses", "request", "policy_types")
 
-    def __init__(self, decision, reason, denied_by, statements, misses, request, policy_types):
-        self.decision = decision
+    def __init__(self, outcome, reason, denied_by, statements, misses, request, policy_types):
+        self.outcome = outcome
         self.reason = reason
         self.denied_by = denied_by
         self.statements = statements
@@ -125,7 +125,7 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
-        return self.decision == "allow"
+        return self.outcome == "allow"
 
     def access_denied_message(self, caller_arn: str | None = None, *, with_reason: bool = True) -> str | None:
         """AWS's AccessDenied message for this decision (None when the request is allowed)."""
@@ -136,7 +136,7 @@ class Decision:
         return self.allowed
 
     def __repr__(self):
-        return f"<Decision {self.decision}: {self.reason}>"
+        return f"<Decision {self.outcome}: {self.reason}>"
 
 
 def _label(policy: Policy, default: str) -> str:

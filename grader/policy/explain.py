@@ -35,7 +35,7 @@ def access_denied_message(decision, caller_arn: str | None = None, *, with_reaso
     if not with_reason:
         return text
     ptype = decision.denied_by or "identity-based policy"
-    if decision.decision == "explicit-deny":
+    if decision.outcome == "explicit-deny":
         return f"{text} with an explicit deny in {_ARTICLE.get(ptype, 'a')} {ptype}"
     return f"{text} because no {ptype} allows the {request.action} action"
 
@@ -51,7 +51,7 @@ def explain(decision) -> str:
     if decision.policy_types:
         lines.append("Policies considered: " + ", ".join(decision.policy_types))
     verdict = {"allow": "ALLOWED", "explicit-deny": "DENIED (explicit deny)",
-               "implicit-deny": "DENIED (implicit deny: nothing allowed it)"}[decision.decision]
+               "implicit-deny": "DENIED (implicit deny: nothing allowed it)"}[decision.outcome]
     if decision.denied_by:
         verdict += f", decided by the {decision.denied_by}"
     lines.append(f"Decision: {verdict}")
@@ -74,13 +74,13 @@ def explain(decision) -> str:
 
 def deciding(decision) -> str:
     """One line: the statement that decided a refusal, or the Allow that was missing (with the near misses)."""
-    if decision.decision == "explicit-deny" and decision.statements:
+    if decision.outcome == "explicit-deny" and decision.statements:
         hit = decision.statements[0]
         return f"Decided by: Deny {hit.where}: {'; '.join(hit.details)}"
     reason = decision.reason
     if reason.startswith("implicit deny: "):
         reason = reason[len("implicit deny: "):]
-    if decision.decision == "implicit-deny":
+    if decision.outcome == "implicit-deny":
         return f"Missing Allow: {reason}"
     return f"Decided by: {reason}"
 
@@ -89,10 +89,10 @@ def fix(decision) -> str:
     """One line: what would change the answer, as the reader would go about it."""
     request = decision.request
     wanted = request.action + ("" if request.resource == "*" else f" on {request.resource}")
-    if decision.decision == "explicit-deny" and decision.statements:
+    if decision.outcome == "explicit-deny" and decision.statements:
         return (f"Fix: a Deny outweighs every Allow: narrow or remove {decision.statements[0].where}, or ask for "
                 "something it does not cover.")
-    if decision.decision == "allow":
+    if decision.outcome == "allow":
         return "Fix: nothing to fix: the request is allowed."
     ptype = decision.denied_by
     unmet = next((m for m in decision.misses if m.policy_type == (ptype or "identity-based policy")

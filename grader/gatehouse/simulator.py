@@ -1,6 +1,7 @@
 """IAM's policy simulator in the sandbox: SimulatePrincipalPolicy and SimulateCustomPolicy, answered as AWS answers.
 
-moto has neither operation, so the sandbox adds both to moto's IAM responder through the registry of patches. The
+moto has neither operation, so the sandbox adds both to moto's IAM responder (``grader.aws.fixes.iam``), which asks
+the running account's ``simulator``: :func:`answer` here. The
 gatehouse has already checked the caller's own permission (``iam:SimulatePrincipalPolicy`` on the policy source,
 ``iam:SimulateCustomPolicy``) before moto is asked; each simulated action then goes through
 ``grader.gatehouse.authorize()``, the one rule every real call and ``decide()`` follow, so the simulator cannot
@@ -28,19 +29,20 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 from xml.sax.saxutils import escape
 
-__all__ = ["simulate", "statement_spans", "PATCHES"]
+from grader.aws import state as aws
+from grader.aws.errors import AwsError, InvalidInput, NoSuchEntity
+from grader.gatehouse.rule import authorize
+from grader.gatehouse.identity import Identity, parse_stored
+from grader.gatehouse.services import Check, ResourcePolicy
+from grader.policy import MalformedPolicyDocument, validate
+
+__all__ = ["simulate", "statement_spans", "answer"]
 
 _RANK = {"allowed": 0, "implicitDeny": 1, "explicitDeny": 2}
 _EVAL_DECISION = {"allow": "allowed", "implicit-deny": "implicitDeny", "explicit-deny": "explicitDeny"}
 _NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 
-class SimulationError(Exception):
-    """A request the simulator refuses, in IAM's code and words."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -122,9 +124,7 @@ def _text(document: Any) -> str:
 
 def _add(sim_sources: dict, identity: Any, label: str, text: str, policy_id: str, policy_type: Optional[str],
          kind: str = "identity") -> Any:
-    from grader import gatehouse
-
-    policy = gatehouse._parse_stored(text, kind, label, identity)
+    policy = parse_stored(text, kind, label, identity)
     try:
         spans = statement_spans(text)
     except (ValueError, IndexError):
@@ -134,39 +134,35 @@ def _add(sim_sources: dict, identity: Any, label: str, text: str, policy_id: str
 
 
 def _owner_policies(identity: Any, sources: dict, owner: Any, owner_type: str, what: str) -> None:
-    from grader import gatehouse
-
     for name, document in owner.policies.items():
         text = _text(document)
         identity.identity_policies.append(
             _add(sources, identity, f"inline policy '{name}' on {what}", text, name, owner_type))
     for arn, policy in owner.managed_policies.items():
-        text = _text(gatehouse._managed_document(policy) or '{"Version": "2012-10-17", "Statement": []}')
+        text = _text(aws.managed_document(policy) or '{"Version": "2012-10-17", "Statement": []}')
         kind = "aws-managed" if arn.startswith("arn:aws:iam::aws:policy/") else "user-managed"
         identity.identity_policies.append(
             _add(sources, identity, f"managed policy {arn}", text, policy.name, kind))
 
 
 def _principal_simulation(account: str, source_arn: str, caller_arn: Optional[str]) -> _Simulation:
-    from grader import gatehouse
-
-    iam = gatehouse._iam(account)
+    iam = aws.iam(account)
     kind = source_arn.split(":", 5)[-1].split("/", 1)[0] if source_arn.count(":") >= 5 else ""
     owner = None
     if kind == "user":
         owner = next((u for u in iam.users.values() if u.arn == source_arn), None)
     elif kind == "role":
-        owner = gatehouse._role_by_arn(iam, source_arn)
+        owner = aws.role_by_arn(account, source_arn)
     elif kind == "group":
         owner = next((g for g in iam.groups.values() if g.arn == source_arn), None)
     if owner is None:
-        raise SimulationError("NoSuchEntity", f"PolicySourceArn {source_arn} does not exist.")
+        raise NoSuchEntity(f"PolicySourceArn {source_arn} does not exist.")
     principal = caller_arn or source_arn
     if kind == "group" and not caller_arn:
         # A group is never a caller: its policies speak for its members, so the simulation stands for one of them.
         principal = f"arn:aws:iam::{account}:user/member-of-{owner.name}"
-    identity = gatehouse.Identity("session" if kind == "role" and not caller_arn else "user", principal, principal,
-                                  account)
+    identity = Identity("session" if kind == "role" and not caller_arn else "user", principal, principal,
+                        account)
     sources: dict = {}
     _owner_policies(identity, sources, owner, kind, f"{kind} {owner.name}")
     if kind == "user":
@@ -176,7 +172,7 @@ def _principal_simulation(account: str, source_arn: str, caller_arn: Optional[st
     boundary_arn = getattr(owner, "permissions_boundary_arn", None)
     if boundary_arn:
         managed = iam.managed_policies.get(boundary_arn)
-        text = _text((gatehouse._managed_document(managed) if managed else None)
+        text = _text((aws.managed_document(managed) if managed else None)
                      or '{"Version": "2012-10-17", "Statement": []}')
         name = managed.name if managed else boundary_arn.rsplit("/", 1)[-1]
         btype = "aws-managed" if boundary_arn.startswith("arn:aws:iam::aws:policy/") else "user-managed"
@@ -186,11 +182,9 @@ def _principal_simulation(account: str, source_arn: str, caller_arn: Optional[st
 
 
 def _custom_simulation(account: str, caller_arn: Optional[str]) -> _Simulation:
-    from grader import gatehouse
-
     # With no CallerArn, the policies stand for nobody in particular: an IAM user of the account is the nearest.
     principal = caller_arn or f"arn:aws:iam::{account}:user/simulated"
-    return _Simulation(gatehouse.Identity("user", principal, principal, account), {})
+    return _Simulation(Identity("user", principal, principal, account), {})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -221,7 +215,7 @@ def _missing(simulation: _Simulation, action: str, context: dict) -> list:
 
 
 def _matched(simulation: _Simulation, decision: Any) -> list:
-    if decision.decision == "implicit-deny":
+    if decision.outcome == "implicit-deny":
         return []
     matched = []
     for statement in decision.statements:
@@ -244,12 +238,9 @@ def _matched(simulation: _Simulation, decision: Any) -> list:
 
 
 def _evaluate(simulation: _Simulation, action: str, resource: str, context: dict) -> dict:
-    from grader import gatehouse
-    from grader.services import Check, ResourcePolicy
-
     policy = ResourcePolicy(simulation.resource_policy, "ResourcePolicy") if simulation.resource_policy else None
-    decision = gatehouse.authorize(simulation.caller, Check(action, resource, {}, policy), dict(context))
-    result = {"EvalResourceName": resource, "EvalDecision": _EVAL_DECISION[decision.decision],
+    decision = authorize(simulation.caller, Check(action, resource, {}, policy), dict(context))
+    result = {"EvalResourceName": resource, "EvalDecision": _EVAL_DECISION[decision.outcome],
               "MatchedStatements": _matched(simulation, decision),
               "MissingContextValues": _missing(simulation, action, context)}
     if simulation.caller.permissions_boundary is not None:
@@ -271,17 +262,17 @@ def simulate(account: str, params: dict) -> dict:
     """The SimulatePrincipalPolicy (``PolicySourceArn`` given) or SimulateCustomPolicy answer, as a dict."""
     actions = params.get("ActionNames") or []
     if not actions:
-        raise SimulationError("InvalidInput", "ActionNames must contain at least one action.")
+        raise InvalidInput("ActionNames must contain at least one action.")
     caller_arn = params.get("CallerArn")
     source_arn = params.get("PolicySourceArn")
     resource_policy = params.get("ResourcePolicy")
     if caller_arn and ":user/" not in caller_arn:
-        raise SimulationError("InvalidInput", "CallerArn must be the ARN of an IAM user.")
+        raise InvalidInput("CallerArn must be the ARN of an IAM user.")
     if source_arn is not None:
         simulation = _principal_simulation(account, source_arn, caller_arn)
         if resource_policy and not caller_arn and ":user/" not in source_arn:
-            raise SimulationError("InvalidInput", "CallerArn is required when ResourcePolicy is included and "
-                                  "PolicySourceArn is not the ARN of an IAM user.")
+            raise InvalidInput("CallerArn is required when ResourcePolicy is included and "
+                               "PolicySourceArn is not the ARN of an IAM user.")
     else:
         simulation = _custom_simulation(account, caller_arn)
     for n, text in enumerate(params.get("PolicyInputList") or [], 1):
@@ -293,8 +284,6 @@ def simulate(account: str, params: dict) -> dict:
             simulation.sources, simulation.caller, f"PermissionsBoundaryPolicyInputList.{n}", text,
             f"PermissionsBoundaryPolicyInputList.{n}", None, "boundary")
     if resource_policy:
-        from grader.policy import validate
-
         validate(resource_policy, "resource", "ResourcePolicy")
         simulation.resource_policy = resource_policy
     context = _context(params.get("ContextEntries") or [])
@@ -338,7 +327,7 @@ def _marker_offset(marker: Optional[str]) -> int:
             return int(offset)
     except (ValueError, UnicodeDecodeError):
         pass
-    raise SimulationError("InvalidInput", "Marker is not valid: pass the Marker of the previous response.")
+    raise InvalidInput("Marker is not valid: pass the Marker of the previous response.")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -385,43 +374,13 @@ def _xml(value: Any, name: str) -> str:
     return f"<{name}>{escape(str(value))}</{name}>"
 
 
-def _answer(response: Any, operation: str) -> Any:
-    from grader import sandbox
-
-    from moto.iam import exceptions
-
-    from grader.policy import MalformedPolicyDocument
-
+def answer(operation: str, querystring: dict, account: str) -> tuple:
+    """The account's ``simulator`` hook: IAM's XML answer to a simulator operation, or AWS's error (``AwsError``)."""
     try:
-        result = simulate(sandbox.current().account_id if sandbox.current() else response.current_account,
-                          _params(response.querystring))
-    except SimulationError as error:
-        # moto's own IAM exceptions, so that the error is rendered and raised as every other IAM error is.
-        raise {"NoSuchEntity": exceptions.NoSuchEntity, "InvalidInput": exceptions.InvalidInput}[error.code](
-            error.message)
+        result = simulate(account, _params(querystring))
     except MalformedPolicyDocument as error:
-        raise exceptions.MalformedPolicyDocument(error.message)
+        raise AwsError(error.message, code="MalformedPolicyDocument") from None
     inner = "".join(_xml(value, key) for key, value in result.items())
     body = (f'<{operation}Response xmlns="{_NS}"><{operation}Result>{inner}</{operation}Result>'
             f"<ResponseMetadata><RequestId>simulation</RequestId></ResponseMetadata></{operation}Response>")
     return 200, {"Content-Type": "text/xml"}, body
-
-
-def _simulate_principal_policy(_original: Any) -> Any:
-    def simulate_principal_policy(self):
-        return _answer(self, "SimulatePrincipalPolicy")
-    return simulate_principal_policy
-
-
-def _simulate_custom_policy(_original: Any) -> Any:
-    def simulate_custom_policy(self):
-        return _answer(self, "SimulateCustomPolicy")
-    return simulate_custom_policy
-
-
-PATCHES = (
-    ("moto.iam.responses:IamResponse", "simulate_principal_policy", _simulate_principal_policy,
-     "IAM answers SimulatePrincipalPolicy from the principal's policies; moto has no such operation"),
-    ("moto.iam.responses:IamResponse", "simulate_custom_policy", _simulate_custom_policy,
-     "IAM answers SimulateCustomPolicy from the policies passed in; moto has no such operation"),
-)

@@ -109,9 +109,9 @@ class Derivation:
 @lru_cache(maxsize=None)
 def _members(model_name: str, operation: str) -> dict:
     """The operation's input members by normalised name (``instanceids`` -> ``InstanceIds``)."""
-    from moto.core.utils import get_service_model
+    from grader.aws.parsing import service_model
 
-    shape = get_service_model(model_name).operation_model(operation).input_shape
+    shape = service_model(model_name).operation_model(operation).input_shape
     return {_normal(name): name for name in (shape.members if shape is not None else {})}
 
 

@@ -25,7 +25,7 @@ import json
 from typing import Any, Optional
 from urllib.parse import unquote
 
-from grader import browser
+from grader.aws import browser
 
 # In a browser, matplotlib is one of Pyodide's own packages, loaded the first time a diagram is drawn.
 browser.load("matplotlib", "Drawing a diagram")

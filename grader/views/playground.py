@@ -132,7 +132,7 @@ def evaluate_choice(principal: Optional[str], action: Optional[str], resource: O
         decision = gatehouse.decide(principal, action, resource, given)
     except (ValueError, TypeError) as error:
         return f"The gatehouse cannot answer: {error}"
-    lines = [f"{_VERDICTS[decision.decision]}: {action}" + ("" if resource == "*" else f" on {resource}")]
+    lines = [f"{_VERDICTS[decision.outcome]}: {action}" + ("" if resource == "*" else f" on {resource}")]
     lines.append(f"Principal: {decision.request.principal}")
     if given:
         lines.append("Condition keys you gave: " + ", ".join(f"{k}={v!r}" for k, v in given.items()))

@@ -1,10 +1,7 @@
-"""EC2 instances and their instance profiles, as the sandbox shows them: lookups, and small corrections to moto.
+"""Where moto's EC2 differs from AWS's, corrected: instance profiles and metadata options, as EC2 shows them.
 
-The metadata service (``grader.credentials``) needs one question answered for each instance: which instance
-profile is attached to it now, and which role is in that profile. EC2 keeps that in the *association* between
-instance and profile, so that is what :func:`instance_profile_of` reads.
-
-moto 5 gets three details of associations wrong, and a chapter that prints ``describe_instances`` after swapping
+The metadata service (``grader.credentials``) asks each instance which instance profile is attached to it now
+(``grader.aws.state.instance_profile_of`` reads EC2's *association* between instance and profile). moto 5 gets three details of associations wrong, and a chapter that prints ``describe_instances`` after swapping
 a profile would teach the wrong thing. The corrections below wrap moto's own methods; they live in the sandbox's patch
 registry (``grader.aws.patches``), installed by ``sandbox.start()`` and removed by ``stop()``:
 
@@ -32,51 +29,6 @@ import functools
 from typing import Any, Optional
 
 from grader.aws import patches
-from grader.errors import GatedCommunityError
-
-
-class UnknownInstance(GatedCommunityError):
-    """The sandbox has no EC2 instance with this id."""
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Lookups
-
-
-def _ec2_backend(sandbox: Any):
-    from moto.ec2.models import ec2_backends
-
-    return ec2_backends[sandbox.account_id][sandbox.region]
-
-
-def find_instance(sandbox: Any, instance_id: str):
-    """moto's instance ``instance_id``, or :class:`UnknownInstance` with a message that says what to check."""
-    backend = _ec2_backend(sandbox)
-    for reservation in backend.reservations.values():
-        for instance in reservation.instances:
-            if instance.id == instance_id:
-                return instance
-    raise UnknownInstance(
-        f"There is no EC2 instance {instance_id!r} in the sandbox account. Launch one with "
-        "ec2.run_instances(...) and use the InstanceId it returns (ec2.describe_instances() lists them all)."
-    )
-
-
-def instance_profile_of(sandbox: Any, instance_id: str):
-    """The instance profile attached to the instance now (moto's object), or None."""
-    association = _ec2_backend(sandbox).iam_instance_profile_associations.get(instance_id)
-    return association.iam_instance_profile if association is not None else None
-
-
-def role_of(instance_profile: Any):
-    """The role in an instance profile (there is at most one), or None for an empty profile."""
-    if instance_profile is None or not instance_profile.roles:
-        return None
-    return instance_profile.roles[0]
-
-
-def is_running(instance: Any) -> bool:
-    return instance._state.name in ("pending", "running")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -206,14 +158,6 @@ def _invalid(name: str, value: Any):
     from moto.ec2.exceptions import EC2ClientError
 
     return EC2ClientError("InvalidParameterValue", f"Value ({value}) for parameter {name} is invalid.")
-
-
-def metadata_options_of(instance: Any) -> dict:
-    """The instance's metadata options, as DescribeInstances shows them."""
-    options = instance.metadata_options
-    return {"HttpTokens": options.http_tokens or "optional",
-            "HttpPutResponseHopLimit": int(options.http_put_response_hop_limit or 1),
-            "HttpEndpoint": options.http_endpoint or "enabled"}
 
 
 patches.register_all((

@@ -13,6 +13,7 @@ addresses are answered inside the process: see ``grader.aws.endpoints``). Two th
 from __future__ import annotations
 
 import sys
+from typing import Callable, Optional
 
 from botocore.exceptions import UnknownServiceError
 
@@ -57,6 +58,11 @@ class ServiceNotCarried(UnknownServiceError, NotInThisBrowser):
     fmt = "{message}"
 
 
+describe_missing_service: Optional[Callable[[str, str], Optional[str]]] = None
+"""The sandbox's sentence for a service AWS has and the page does not carry, or None for a name AWS does not know
+either; set by the local home (``grader.gatehouse.answers.not_run_message``), which knows the services it runs."""
+
+
 def missing_model(original):
     """``botocore.loaders.Loader.load_service_model``, in a browser: a service AWS has but the page carries no model
     of is named as the sandbox names a service it does not run, not as a service that does not exist."""
@@ -65,14 +71,13 @@ def missing_model(original):
         try:
             return original(self, service_name, type_name, api_version)
         except UnknownServiceError as error:
-            from grader.gatehouse import not_run_message
-            from grader.services import reference
-
-            if reference.service_name(service_name) == service_name:  # not a service of AWS's either
+            describe = describe_missing_service
+            said = describe(service_name, "this page carries no botocore model of it, so no client for it can be "
+                                          "made in the browser") if describe else None
+            if said is None:  # not a service of AWS's either, or nobody to say what the sandbox runs
                 raise
             raise ServiceNotCarried(
-                message=not_run_message(service_name, "this page carries no botocore model of it, so no client for "
-                                                      "it can be made in the browser"),
+                message=said,
                 service_name=service_name, known_service_names=error.kwargs.get("known_service_names", "")) from None
 
     return load_service_model

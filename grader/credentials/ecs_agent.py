@@ -14,10 +14,8 @@ images and send logs. ``ecs_agent(sandbox, instance_id, cluster)`` plays that ag
 * ``report()`` is the agent's heartbeat: DiscoverPollEndpoint and the state of its tasks;
 * ``pull_images(task)`` / ``send_logs(task, ...)`` use the execution role's session, never the application's.
 
-Two adjustments to moto make this hold still for a chapter: moto moves a task one state further (towards STOPPED)
-every time it is described, so while the sandbox runs a task stays in the state the agent last reported; and moto
-does not implement the agent's SubmitTaskStateChange / SubmitContainerStateChange, which are added to its ECS
-handler (acknowledging, and recording the task's reported status).
+Two corrections to moto make this hold still for a chapter (``grader.aws.fixes.ecs``): a task stays in the state
+the agent last reported, and the agent's SubmitTaskStateChange / SubmitContainerStateChange are answered.
 """
 
 from __future__ import annotations
@@ -27,190 +25,18 @@ from typing import Any, Mapping, Optional, Union
 
 import boto3
 
-from grader import sandbox as _sandbox
-from grader.aws import patches
-from grader.credentials import (
-    ECS_TASKS_SERVICE,
-    RoleNotFound,
-    _find_role,
-    admin_client,
-    block_awsvpc_task_metadata_access,
-    block_task_metadata_access,
-    execution_role_session,
-    launch_refusal,
-    metadata_service,
-    on_instance,
-    task_registration,
-    trust_decision,
-)
+from grader.aws import state as aws
+from grader.credentials.sessions import (admin_client, block_awsvpc_task_metadata_access, block_task_metadata_access,
+                                         execution_role_session, metadata_service, on_instance, task_registration)
 from grader.errors import GatedCommunityError
 
 __all__ = ["ecs_agent", "EcsAgent", "AgentNotRegistered"]
 
 AGENT_VERSION_INFO = {"agentVersion": "1.82.0", "agentHash": "ef0a53d6", "dockerVersion": "DockerVersion: 20.10.25"}
-_STABLE = {"progression": "manual", "times": 2 ** 62}
 
 
 class AgentNotRegistered(GatedCommunityError):
     pass
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Adjustments to moto
-
-
-def _submit_task_state_change(self) -> Any:
-    from moto.core.responses import ActionResult
-
-    task_ref, status = self._get_param("task"), self._get_param("status")
-    if task_ref and status:
-        for tasks in self.ecs_backend.tasks.values():
-            for arn, task in tasks.items():
-                if arn == task_ref or arn.split("/")[-1] == task_ref:
-                    task.last_status = status
-    return ActionResult({"acknowledgment": "ACK"})
-
-
-def _submit_container_state_change(self) -> Any:
-    from moto.core.responses import ActionResult
-
-    return ActionResult({"acknowledgment": "ACK"})
-
-
-def _hold_task_states(sandbox: Any) -> None:
-    from moto.moto_api import state_manager
-
-    state_manager.set_transition(model_name="ecs::task", transition=_STABLE)
-    if _release_task_states not in sandbox.on_stop:
-        sandbox.on_stop.append(_release_task_states)
-
-
-def _release_task_states(sandbox: Any) -> None:
-    from moto.moto_api import state_manager
-
-    if state_manager.get_transition("ecs::task") is _STABLE:
-        state_manager.unset_transition("ecs::task")
-
-
-def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Mapping],
-                     task_arn: Optional[str] = None) -> Optional[str]:
-    """The ARN of the first role of a task (task role, then execution role) that ECS cannot assume, or None.
-
-    ECS assumes them as ``ecs-tasks.amazonaws.com`` on behalf of the task ``task_arn``, with ``aws:SourceAccount``
-    and ``aws:SourceArn`` in the request (the keys AWS's task role page puts in the trust policy against the
-    confused deputy): a role that does not exist, or whose trust policy does not let that service call
-    sts:AssumeRole for that task, stops the launch.
-    """
-    from moto.ecs.models import ecs_backends
-
-    definition = ecs_backends[sandbox.account_id][sandbox.region].describe_task_definition(task_definition)
-    overrides = overrides or {}
-    for role_arn in (overrides.get("taskRoleArn") or getattr(definition, "task_role_arn", None),
-                     overrides.get("executionRoleArn") or getattr(definition, "execution_role_arn", None)):
-        if not role_arn:
-            continue
-        try:
-            role = _find_role(sandbox, role_arn)
-        except RoleNotFound:
-            return role_arn
-        context = {"aws:SourceAccount": sandbox.account_id}
-        if task_arn:
-            context["aws:SourceArn"] = task_arn
-        if not trust_decision(sandbox, role, ECS_TASKS_SERVICE, context).allowed:
-            return role_arn
-    return None
-
-
-def _refuse_unassumable_roles(original):
-    """Wrap moto's RunTask / StartTask so that a task whose role ECS cannot assume never starts, as on AWS."""
-
-    def launch(self, cluster_str: str, task_definition_str: str, *args: Any, **kwargs: Any):
-        from moto.ecs.exceptions import EcsClientException
-
-        box = _sandbox._current
-        if box is None or not box.running:
-            return original(self, cluster_str, task_definition_str, *args, **kwargs)
-        overrides = kwargs.get("overrides")
-        if overrides is None:  # both operations take overrides as their fourth argument
-            overrides = args[1] if len(args) > 1 else None
-        # The task's ARN, which ECS shows the trust policy as aws:SourceArn, exists only once moto has made the
-        # task; a refused launch takes its tasks back, and the ids drawn for them, so it leaves no trace.
-        from moto.moto_api._internal import mock_random
-
-        drawn = mock_random.getstate()
-        tasks = original(self, cluster_str, task_definition_str, *args, **kwargs)
-        for task in tasks:
-            role_arn = unassumable_role(box, task_definition_str, overrides, task.task_arn)
-            if role_arn is not None:
-                _take_back(self, tasks)
-                mock_random.setstate(drawn)
-                raise EcsClientException(launch_refusal(role_arn))
-        return tasks
-
-    launch.__wrapped__ = original
-    return launch
-
-
-def _take_back(backend: Any, tasks: list) -> None:
-    """Undo a launch moto has made: the tasks leave their cluster and give back their instance's resources."""
-    for task in tasks:
-        cluster = task.cluster_name
-        backend.tasks.get(cluster, {}).pop(task.task_arn, None)
-        instance_arn = getattr(task, "container_instance_arn", None)
-        instance = backend.container_instances.get(cluster, {}).get((instance_arn or "").split("/")[-1])
-        if instance is not None:
-            backend.update_container_instance_resources(instance, task.resource_requirements, removing=True)
-
-
-def _record_unlaunchable_service(original):
-    """Wrap moto's CreateService: a service whose task role ECS cannot assume is created, and its events say why
-    none of its tasks starts, in ECS's words ("service <name> failed to launch a task with (error ...)")."""
-
-    def create_service(self, cluster_str: str, service_name: str, desired_count: int,
-                       task_definition_str: Optional[str] = None, *args: Any, **kwargs: Any):
-        service = original(self, cluster_str, service_name, desired_count, task_definition_str, *args, **kwargs)
-        box = _sandbox._current
-        if box is not None and box.running and task_definition_str and desired_count:
-            # The task the service would start: an ARN in the service's cluster, its id made from the service's
-            # name rather than drawn, so that the seeded ids the book prints stay where they were.
-            import uuid
-
-            task_arn = (f"arn:aws:ecs:{box.region}:{box.account_id}:task/{cluster_str.split('/')[-1]}/"
-                        f"{uuid.uuid5(uuid.NAMESPACE_URL, service_name).hex}")
-            role_arn = unassumable_role(box, task_definition_str, None, task_arn)
-            if role_arn is not None:
-                from moto.moto_api._internal import mock_random
-
-                service.events.insert(0, {
-                    "id": str(mock_random.uuid4()), "createdAt": box.clock.now(),
-                    "message": (f"service {service_name} failed to launch a task with "
-                                f"(error {launch_refusal(role_arn)})."),
-                })
-        return service
-
-    create_service.__wrapped__ = original
-    return create_service
-
-
-patches.register_all((
-    ("moto.ecs.models:EC2ContainerServiceBackend", "create_service", _record_unlaunchable_service,
-     "a service whose task role ECS cannot assume records the failed launch in its events"),
-    ("moto.ecs.models:EC2ContainerServiceBackend", "run_task", _refuse_unassumable_roles,
-     "RunTask fails with ClientException when ECS cannot assume the task's role"),
-    ("moto.ecs.models:EC2ContainerServiceBackend", "start_task", _refuse_unassumable_roles,
-     "StartTask fails with ClientException when ECS cannot assume the task's role"),
-    ("moto.ecs.responses:EC2ContainerServiceResponse", "submit_task_state_change",
-     lambda absent: _submit_task_state_change, "the ECS agent reports a task's state; moto lacks the operation"),
-    ("moto.ecs.responses:EC2ContainerServiceResponse", "submit_container_state_change",
-     lambda absent: _submit_container_state_change, "the ECS agent reports a container's state; moto lacks it"),
-))
-_sandbox.on_start(_hold_task_states)
-if _sandbox._current is not None and _sandbox._current.running:
-    _hold_task_states(_sandbox._current)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# The agent
 
 
 def _task_arn(task: Union[str, Mapping]) -> str:
@@ -282,9 +108,7 @@ class EcsAgent:
     def identity(self) -> tuple[str, str]:
         """The instance identity document and its signature, read from the instance metadata as the agent does."""
         service = metadata_service(self.sandbox)
-        from grader.instances import find_instance
-
-        instance = find_instance(self.sandbox, self.instance_id)
+        instance = aws.find_instance(self.sandbox, self.instance_id)
         return json.dumps(service.identity_document(instance), indent=2), service.identity_signature(instance)
 
     def register(self, *, cpu: int = 2048, memory: int = 3904) -> dict:
@@ -318,11 +142,8 @@ class EcsAgent:
                 "tasks": reported}
 
     def _tasks(self) -> list:
-        from moto.ecs.models import ecs_backends
-
-        backend = ecs_backends[self.sandbox.account_id][self.sandbox.region]
-        return [t for tasks in backend.tasks.values() for t in tasks.values()
-                if t.container_instance_arn == self.container_instance_arn and t.desired_status != "STOPPED"]
+        return aws.tasks_of_container_instance(self.sandbox.account_id, self.sandbox.region,
+                                               self.container_instance_arn)
 
     def start_task(self, task_definition: str, *, overrides: Optional[dict] = None,
                    started_by: str = "gated-community") -> dict:

@@ -1,6 +1,6 @@
 """Re-execute the book's notebooks in place and keep them clean, so that a diff of a chapter reads like prose.
 
-    python tools/notebooks.py book/02_trust_policy.ipynb ...      (or: make chapters)
+    python tools/chapters.py book/02_trust_policy.ipynb ...      (or: make chapters)
 
 Each notebook is executed top to bottom in a fresh kernel from its own folder, then normalised: stable cell ids,
 no execution timings, no widget state, no interpreter version in the metadata. The saved outputs are what nbval
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
     paths = [Path(a) for a in argv] or sorted(Path("book").glob("*.ipynb"))
     for path in paths:
         if not path.exists():
-            print(f"tools/notebooks.py: no notebook at {path}", file=sys.stderr)
+            print(f"tools/chapters.py: no notebook at {path}", file=sys.stderr)
             return 2
         print(f"executing {path}", flush=True)
         execute(path)
