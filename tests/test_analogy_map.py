@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+
 BOOK = ROOT / "book"
 CHAPTERS = sorted(p for p in BOOK.glob("[0-9][0-9]*_*.ipynb") if re.match(r"^\d\d[a-z]?_", p.name))
 REFERENCE_PAGES = [BOOK / "glossary.md", BOOK / "cheatsheet.md", BOOK / "index.md"]

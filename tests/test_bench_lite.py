@@ -16,8 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import lite_browser
-
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
 
 
 def _bench():

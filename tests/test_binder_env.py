@@ -27,34 +27,27 @@ from pathlib import Path
 import pytest
 
 from site_build import ROOT, release_exercises, toc_chapters
-
-sys.path.insert(0, str(ROOT / "tools"))
-import lite  # noqa: E402  (the build's reader of requirement pins)
+from support import pins  # the build's own reader of requirement pins (tools/lite.py)
 
 BINDER = ROOT / "binder"
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "exercises" / "source").glob("*") if any(p.glob("*.ipynb")))
 
 
-def _pins(path: Path) -> dict[str, str]:
-    """The pins of a requirements file, by normalised name: the build's own reader (tools/lite.py)."""
-    return lite.pins(path)
-
-
 # -- the files themselves (fast) ---------------------------------------------------------------------------------------
 
 def test_binder_pins_every_package_exactly_at_the_development_versions():
-    binder, full = _pins(BINDER / "requirements.txt"), _pins(ROOT / "requirements.txt")
+    binder, full = pins(BINDER / "requirements.txt"), pins(ROOT / "requirements.txt")
     unpinned = [name for name, version in binder.items() if not version]
     assert unpinned == [], f"binder/requirements.txt must pin with ==: {unpinned}"
     different = {name: (version, full.get(name)) for name, version in binder.items() if full.get(name) != version}
     assert different == {}, f"binder pins that differ from requirements.txt (binder, dev): {different}"
-    wanted = {re.sub(r"[-_.]+", "-", n).lower() for n in _pins(BINDER / "requirements.in")}
+    wanted = {re.sub(r"[-_.]+", "-", n).lower() for n in pins(BINDER / "requirements.in")}
     assert wanted <= set(binder), f"binder/requirements.in names packages binder/requirements.txt lacks: " \
                                   f"{wanted - set(binder)}"
 
 
 def test_binder_is_lean_it_has_no_site_builder_or_test_tools():
-    binder = _pins(BINDER / "requirements.txt")
+    binder = pins(BINDER / "requirements.txt")
     for builder in ("jupyter-book", "sphinx", "myst-nb", "pytest", "selenium", "nbval"):
         assert builder not in binder, f"{builder} is for building or testing the book, not for Binder"
 

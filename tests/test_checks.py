@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader.checks import PARTS, load_all, parts_of
+from support import COURSE
 
-COURSE = Path(__file__).resolve().parents[1] / "exercises"
 ASSIGNMENTS = sorted(p.name for p in (COURSE / "source").iterdir() if p.is_dir())
 _SOLUTION = re.compile(r"###\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)[^\n]*\n?")
 

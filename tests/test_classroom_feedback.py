@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import nbformat
 
 from grader.classroom.preprocessors import (HIDDEN_NOTE, SECRET_NOTE, HideHiddenTests, _replace, hidden_spans, markers,
                                             regions, secrets, without_secrets)
 from grader.classroom.release import secret_lines
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
 SOURCE = nbformat.read(ROOT / "exercises/source" / A / f"{A}.ipynb", as_version=4)
 HIDDEN, SOLUTIONS = secrets(SOURCE)

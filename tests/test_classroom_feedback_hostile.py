@@ -5,7 +5,6 @@ written in time costs that student's page only, and the summary says so."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -16,10 +15,8 @@ from grader.classroom.collect import collect
 from grader.classroom.feedback import feedback
 from grader.classroom.release import release
 
-from tests.test_classroom_feedback_markup import PAYLOADS, active
-from support import copy_course
+from support import XSS_PAYLOADS, copy_course, what_runs
 
-ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
 MARKERS = 20_000
 LIMIT = 60
@@ -42,7 +39,7 @@ def _hostile(nb):
             cell.source += "\n# " + "### BEGIN HIDDEN TESTS " * MARKERS + "\n"
         if grade_id == "protocol-2-answer":
             cell.source += "\n" + SHOWS
-    nb.cells.insert(1, nbformat.v4.new_markdown_cell(PAYLOADS["markdown"]))
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(XSS_PAYLOADS["markdown"]))
 
 
 @pytest.fixture(scope="module")
@@ -90,4 +87,4 @@ def test_no_feedback_page_runs_the_learners_markup(pages):
     mallory = course.folder("feedback", "mallory", A, f"{A}.html").read_text()
     assert "XSS-html-1" in mallory or "XSS-md-1" in mallory or "XSS-markdown" in mallory  # it was there to run
     for page in result.pages:
-        assert not [found for found in active(page.read_text()) if "XSS" in found], page
+        assert not [found for found in what_runs(page.read_text()) if "XSS" in found], page

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import textwrap
 import time
@@ -22,14 +21,11 @@ import pytest
 from grader.classroom import Course, samples
 from grader.classroom.autograde import autograde
 from grader.classroom.collect import collect
-from grader.classroom.export import export
 from grader.classroom.isolation import isolation_mode
 from grader.classroom.release import release
-from support import copy_course
+from support import (PROTOCOL as ASSIGNMENT, PROTOCOL_ANSWERS as ANSWERS, ROOT, copy_course, honest_scores, part_scores,
+                     processes_marked)
 
-ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "01-community-protocol"
-ANSWERS = [f"protocol-{n}-answer" for n in range(1, 5)]
 MARKER = "gated-community-hostile-marker"
 
 # Each attack goes in the first answer cell; the other answer cells are left as released unless said otherwise, so
@@ -198,17 +194,9 @@ def _tree_digest(folder: Path, skip: tuple = ()) -> dict:
     return out
 
 
-def _leftovers(marker: str = MARKER) -> list[str]:
-    """Processes an attack started (each carries ``marker`` on its command line) that are still running."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if marker.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    found.append(entry)
-            except OSError:
-                pass
-    return found
+def _leftovers() -> list[str]:
+    """Processes an attack started (each carries ``MARKER`` on its command line) that are still running."""
+    return processes_marked(MARKER)
 
 
 def _class(root: Path, students: dict) -> Course:
@@ -232,18 +220,6 @@ def _class(root: Path, students: dict) -> Course:
         samples.write(nb, inbox / f"{student}.ipynb")
     collect(course, ASSIGNMENT, inbox)
     return course
-
-
-def _scores(course: Course) -> dict:
-    import csv
-    import io
-
-    rows = csv.DictReader(io.StringIO(export(course, [ASSIGNMENT])))
-    return {row["student"]: tuple(float(row[f"test-protocol-{n}"]) for n in range(1, 5)) for row in rows}
-
-
-def _honest(solved: tuple) -> tuple:
-    return tuple(2.0 if n in solved else 0.0 for n in range(1, 5))
 
 
 @pytest.fixture(scope="module")
@@ -273,7 +249,7 @@ def test_every_submission_gets_exactly_what_its_account_holds(hostile):
     course = hostile["course"]
     batch = hostile["batch"]
     assert not [g for g in batch.graded if g.problem], batch.summary()
-    assert _scores(course) == {student: _honest(solved) for student, solved in hostile["students"].items()}
+    assert part_scores(course) == {student: honest_scores(solved) for student, solved in hostile["students"].items()}
 
 
 @pytest.mark.slow
@@ -284,7 +260,7 @@ def test_in_plain_mode_the_verdicts_are_still_the_graders(tmp_path, monkeypatch)
     course = _class(tmp_path, students)
     batch = autograde(course, ASSIGNMENT, jobs=2, cell_timeout=40, notebook_timeout=240, progress=lambda g: None)
     assert not [g for g in batch.graded if g.problem], batch.summary()
-    assert _scores(course) == {student: _honest(solved) for student, solved in students.items()}
+    assert part_scores(course) == {student: honest_scores(solved) for student, solved in students.items()}
 
 
 @pytest.mark.slow

@@ -10,7 +10,6 @@ https://nbgrader.readthedocs.io/en/stable/user_guide/autograding.html
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -23,7 +22,6 @@ from grader.classroom.normalize import NOTE_ID, released_cells
 from grader.classroom.release import release, secret_lines
 from support import copy_course
 
-ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
 
 

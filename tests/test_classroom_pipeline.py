@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,9 +18,8 @@ from grader.classroom.collect import collect
 from grader.classroom.export import export
 from grader.classroom.feedback import feedback
 from grader.classroom.release import release
-from support import copy_course
+from support import ROOT, copy_course
 
-ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01-community-protocol"
 EXPECTED = json.loads((ROOT / "tests/fixtures/classroom" / ASSIGNMENT / "expected_scores.json").read_text())
 

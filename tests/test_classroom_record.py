@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,6 @@ from grader.classroom.preprocessors import NOTE
 from grader.classroom.release import release
 from support import copy_course
 
-ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
 
 

@@ -3,7 +3,6 @@ hidden test (markers or the solution's own lines)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -12,7 +11,6 @@ from grader.classroom import Course
 from grader.classroom.release import MARKERS, release, secret_lines
 from support import copy_course
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow

@@ -18,7 +18,6 @@ import csv
 import datetime as dt
 import html as markup
 import io
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -32,7 +31,6 @@ from grader.classroom.preprocessors import secrets
 from grader.classroom.release import release
 from support import copy_course
 
-ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
 PARTS = [f"test-protocol-{n}" for n in range(1, 5)]
 

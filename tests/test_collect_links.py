@@ -15,9 +15,8 @@ import pytest
 from grader.classroom import Course, UserError
 from grader.classroom.cli import main
 from grader.classroom.collect import collect
-from support import copy_course
+from support import ROOT, copy_course
 
-ROOT = Path(__file__).resolve().parents[1]
 A = "01-community-protocol"
 
 

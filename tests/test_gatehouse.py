@@ -1,104 +1,14 @@
 """The gatehouse: who is calling, refusals in AWS's words, and a gate that bad input cannot break.
 
-Helpers at the top are shared by the other test_gatehouse_*.py files: they build roles and users with the
-administrator's client and hand back boto3 sessions holding the credentials a reader's code would hold.
+The helpers that build roles and users and hand back a reader's sessions are in ``tests/support.py``.
 """
 
 from __future__ import annotations
 
-import json
-
 import boto3
-import pytest
-from botocore.exceptions import ClientError
 
-ACCOUNT = "123456789012"
-ROOT = f"arn:aws:iam::{ACCOUNT}:root"
-EC2_TRUST = {"Service": "ec2.amazonaws.com"}
-
-
-def statement(effect, actions, resources="*", sid=None, condition=None, **extra):
-    st = {"Effect": effect, "Action": actions, "Resource": resources, **extra}
-    if sid:
-        st["Sid"] = sid
-    if condition:
-        st["Condition"] = condition
-    return st
-
-
-def allow(actions, resources="*", **kw):
-    return statement("Allow", actions, resources, **kw)
-
-
-def deny(actions, resources="*", **kw):
-    return statement("Deny", actions, resources, **kw)
-
-
-def document(*statements):
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def trust_policy(principal=None, action="sts:AssumeRole"):
-    return document({"Effect": "Allow", "Principal": principal or {"AWS": ROOT}, "Action": action})
-
-
-def make_role(box, name, *statements, principal=None, tags=None, boundary=None):
-    """A role trusted by the account (or ``principal``) with one inline policy of ``statements``."""
-    iam = box.client("iam")
-    kwargs = {"Tags": tags} if tags else {}
-    if boundary:
-        kwargs["PermissionsBoundary"] = boundary
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust_policy(principal), **kwargs)["Role"]["Arn"]
-    if statements:
-        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-policy", PolicyDocument=document(*statements))
-    return arn
-
-
-def credentials_session(credentials, region="us-east-1"):
-    return boto3.Session(aws_access_key_id=credentials["AccessKeyId"],
-                         aws_secret_access_key=credentials["SecretAccessKey"],
-                         aws_session_token=credentials.get("SessionToken"), region_name=region)
-
-
-def assume(box, role_arn, session_name="reader", policy=None, via=None, region="us-east-1"):
-    """A boto3 session for a new session of ``role_arn`` (assumed by the administrator unless ``via``)."""
-    sts = (via or box.admin_session()).client("sts")
-    kwargs = {"Policy": policy} if policy else {}
-    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name, **kwargs)["Credentials"]
-    return credentials_session(credentials, region)
-
-
-def make_user(box, name, *statements, groups=(), tags=None):
-    iam = box.client("iam")
-    iam.create_user(UserName=name, **({"Tags": tags} if tags else {}))
-    if statements:
-        iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=document(*statements))
-    for group in groups:
-        iam.add_user_to_group(GroupName=group, UserName=name)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
-                         region_name="us-east-1")
-
-
-def refused(call, *args, **kwargs) -> ClientError:
-    with pytest.raises(ClientError) as info:
-        call(*args, **kwargs)
-    return info.value
-
-
-def code_of(error: ClientError) -> str:
-    return error.response["Error"]["Code"]
-
-
-def message_of(error: ClientError) -> str:
-    return error.response["Error"]["Message"]
-
-
-def session_arn(role, session="reader"):
-    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}"
-
-
-# ----------------------------------------------------------------------------------------------------------------
+from support import (ACCOUNT, allow, assume, code_of, deny, document, make_role, make_user, message_of, refused,
+                     session_arn, trust_policy)
 
 
 def test_the_administrator_is_unrestricted(aws):

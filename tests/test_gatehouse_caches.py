@@ -14,7 +14,7 @@ import pytest
 
 import grader.gatehouse
 import grader.sandbox
-from test_gatehouse import (allow, assume, code_of, deny, document, make_role, make_user, refused)
+from support import allow, assume, code_of, deny, document, make_role, make_user, refused
 
 
 @pytest.fixture

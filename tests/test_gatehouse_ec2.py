@@ -8,21 +8,8 @@ https://repost.aws/knowledge-center/ec2-not-auth-launch).
 
 from __future__ import annotations
 
-import json
-
-from test_gatehouse import (ACCOUNT, EC2_TRUST, allow, assume, code_of, make_role, make_user, message_of,
-                            refused, session_arn)
-
-ENCODED = "You are not authorized to perform this operation. Encoded authorization failure message: "
-
-
-def decoded(aws, error, via=None):
-    """The decoded authorization status behind an EC2 refusal (decoded by the administrator unless ``via``)."""
-    message = message_of(error)
-    assert code_of(error) == "UnauthorizedOperation"
-    assert message.startswith(ENCODED)
-    sts = (via or aws.admin_session()).client("sts")
-    return json.loads(sts.decode_authorization_message(EncodedMessage=message[len(ENCODED):])["DecodedMessage"])
+from support import (ACCOUNT, EC2_PRINCIPAL, ENCODED, allow, assume, code_of, decoded, make_role, make_user,
+                     message_of, refused, session_arn)
 
 
 def _image(aws):
@@ -30,7 +17,7 @@ def _image(aws):
 
 
 def _instance_profile(aws, name="web"):
-    make_role(aws, name, allow("s3:GetObject"), principal=EC2_TRUST)
+    make_role(aws, name, allow("s3:GetObject"), principal=EC2_PRINCIPAL)
     iam = aws.client("iam")
     arn = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Arn"]
     iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from grader import credentials
-from test_gatehouse import (credentials_session, ACCOUNT, EC2_TRUST, allow, assume, code_of, make_role, message_of, refused,
-                            session_arn)
+from support import (ACCOUNT, EC2_PRINCIPAL, allow, assume, code_of, credentials_session, make_role, message_of,
+                     refused, session_arn)
 
 TASKS_TRUST = {"Service": "ecs-tasks.amazonaws.com"}
 CONTAINER = [{"name": "app", "image": "busybox", "memory": 64}]
@@ -14,7 +14,7 @@ CONTAINER = [{"name": "app", "image": "busybox", "memory": 64}]
 
 def _container_instance_role(aws):
     """The role an ECS container instance runs with: AWS's managed policy for it, and nothing else."""
-    arn = make_role(aws, "ecsInstanceRole", principal=EC2_TRUST)
+    arn = make_role(aws, "ecsInstanceRole", principal=EC2_PRINCIPAL)
     aws.client("iam").attach_role_policy(
         RoleName="ecsInstanceRole",
         PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from grader import gatehouse
-from test_gatehouse import (ACCOUNT, EC2_TRUST, ROOT, allow, assume, code_of, document, make_role, make_user,
-                            message_of, refused, session_arn, trust_policy)
+from support import (ACCOUNT, ACCOUNT_ROOT, EC2_PRINCIPAL, allow, assume, code_of, document, make_role, make_user,
+                     message_of, refused, session_arn, trust_policy)
 
 
 def test_a_role_manager_manages_only_the_roles_its_policy_names(aws):
@@ -19,7 +19,7 @@ def test_a_role_manager_manages_only_the_roles_its_policy_names(aws):
                         allow("iam:ListRoles"))
     iam = assume(aws, manager).client("iam")
 
-    iam.create_role(RoleName="app-web", AssumeRolePolicyDocument=trust_policy(EC2_TRUST))
+    iam.create_role(RoleName="app-web", AssumeRolePolicyDocument=trust_policy(EC2_PRINCIPAL))
     iam.put_role_policy(RoleName="app-web", PolicyName="read", PolicyDocument=document(allow("s3:GetObject")))
     iam.create_instance_profile(InstanceProfileName="app-web")
     iam.add_role_to_instance_profile(InstanceProfileName="app-web", RoleName="app-web")
@@ -39,7 +39,7 @@ def test_a_role_manager_manages_only_the_roles_its_policy_names(aws):
 
 
 def test_adding_a_role_to_an_instance_profile_needs_pass_role(aws):
-    make_role(aws, "app-worker", principal=EC2_TRUST)
+    make_role(aws, "app-worker", principal=EC2_PRINCIPAL)
     aws.client("iam").create_instance_profile(InstanceProfileName="app-worker")
     builder = make_role(aws, "Builder", allow("iam:AddRoleToInstanceProfile"))
     error = refused(assume(aws, builder).client("iam").add_role_to_instance_profile,
@@ -49,7 +49,7 @@ def test_adding_a_role_to_an_instance_profile_needs_pass_role(aws):
 
 def test_a_trust_policy_for_ec2_only_refuses_assume_role(aws):
     caller = assume(aws, make_role(aws, "Visitor", allow("sts:AssumeRole")), "visitor")
-    instance_role = make_role(aws, "InstanceOnly", principal=EC2_TRUST)
+    instance_role = make_role(aws, "InstanceOnly", principal=EC2_PRINCIPAL)
     open_role = make_role(aws, "OpenToAccount")
 
     error = refused(caller.client("sts").assume_role, RoleArn=instance_role, RoleSessionName="sneak")
@@ -154,7 +154,7 @@ def test_a_role_session_chain_keeps_the_gatehouse_in_charge(aws):
 def test_deny_on_the_role_arn_in_a_trust_policy(aws):
     iam = aws.client("iam")
     visitor_role = make_role(aws, "Denied", allow("sts:AssumeRole"))
-    trust = document({"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "sts:AssumeRole"},
+    trust = document({"Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}, "Action": "sts:AssumeRole"},
                      {"Effect": "Deny", "Principal": {"AWS": visitor_role}, "Action": "sts:AssumeRole"})
     target = iam.create_role(RoleName="Guarded", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     error = refused(assume(aws, visitor_role).client("sts").assume_role, RoleArn=target, RoleSessionName="no")
@@ -167,7 +167,7 @@ def test_the_administrator_is_held_to_the_trust_policy_too(aws):
     # The administrator is an IAM user with AdministratorAccess: its policy allows sts:AssumeRole, but taking a role
     # is also the trust policy's say, and a trust policy that names only EC2 does not name the user.
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
-    ec2_only = make_role(aws, "InstanceOnly", principal=EC2_TRUST)
+    ec2_only = make_role(aws, "InstanceOnly", principal=EC2_PRINCIPAL)
     error = refused(aws.client("sts").assume_role, RoleArn=ec2_only, RoleSessionName="me")
     assert code_of(error) == "AccessDenied"
     assert message_of(error) == (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from test_gatehouse import ACCOUNT, allow, assume, code_of, make_role, message_of, refused, session_arn
+from support import ACCOUNT, allow, assume, code_of, make_role, message_of, refused, session_arn
 
 
 def test_an_execution_role_writes_only_to_its_own_log_group(aws):

@@ -15,8 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from test_gatehouse_ec2 import decoded
-from test_gatehouse import ACCOUNT, allow, code_of, make_user, message_of, refused
+from support import ACCOUNT, allow, code_of, decoded, make_user, message_of, refused
 
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 

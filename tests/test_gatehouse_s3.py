@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_gatehouse import allow, assume, code_of, deny, make_role, message_of, refused, session_arn
+from support import allow, assume, code_of, deny, make_role, message_of, refused, session_arn
 
 
 def _bucket(aws, name="parcels", keys=()):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
 import grader
 
-from test_gatehouse import ROOT, allow, assume, code_of, document, make_role, message_of, refused, trust_policy
+from support import (ACCOUNT_ROOT, POLICY_DATA, allow, assume, code_of, document, make_role, message_of, refused,
+                     trust_policy)
 
 BAD_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "ec2"}, "Action": "sts:AssumeRole"}]})
@@ -52,7 +52,7 @@ def test_a_trust_policy_is_checked_on_update_too(aws):
     error = refused(iam.update_assume_role_policy, RoleName="Fine", PolicyDocument=BAD_TRUST)
     assert code_of(error) == "MalformedPolicyDocument"
     stored = iam.get_role(RoleName="Fine")["Role"]["AssumeRolePolicyDocument"]
-    assert stored["Statement"][0]["Principal"] == {"AWS": ROOT}
+    assert stored["Statement"][0]["Principal"] == {"AWS": ACCOUNT_ROOT}
 
 
 def test_a_new_policy_version_is_checked(aws):
@@ -65,7 +65,7 @@ def test_a_new_policy_version_is_checked(aws):
 def test_an_identity_policy_may_not_name_a_principal(aws):
     iam = aws.client("iam")
     iam.create_role(RoleName="Fine", AssumeRolePolicyDocument=trust_policy())
-    with_principal = document(dict(allow("s3:*"), Principal={"AWS": ROOT}))
+    with_principal = document(dict(allow("s3:*"), Principal={"AWS": ACCOUNT_ROOT}))
     error = refused(iam.put_role_policy, RoleName="Fine", PolicyName="p", PolicyDocument=with_principal)
     assert message_of(error) == "Policy document should not specify a principal."
     assert "must not name a Principal" in grader.why(error)
@@ -136,7 +136,7 @@ def test_the_validation_corpus_gets_iam_answers_through_the_api(aws):
     Identity-based documents go through CreatePolicy and PutRolePolicy, trust policies through CreateRole and
     UpdateAssumeRolePolicy; each case cites where IAM's answer is recorded (see tests/test_policy_validation.py).
     """
-    corpus = Path(__file__).parent / "data" / "policy" / "validation.jsonl"
+    corpus = POLICY_DATA / "validation.jsonl"
     iam = aws.client("iam")
     iam.create_role(RoleName="Target", AssumeRolePolicyDocument=trust_policy())
     accepted = set()
@@ -184,10 +184,10 @@ def _store_behind_iams_back(aws, role_name: str, attribute: str, document: dict)
 
 def test_an_unreadable_trust_policy_still_gets_a_decision(aws):
     role = make_role(aws, "Odd")
-    odd = {"Sid": "Odd", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "sts:AssumeRole",
+    odd = {"Sid": "Odd", "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}, "Action": "sts:AssumeRole",
            "Condition": UNREADABLE["Condition"]}
     _store_behind_iams_back(aws, "Odd", "trust", {"Version": "2012-10-17", "Statement": [
-        odd, {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "sts:AssumeRole"}]})
+        odd, {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": ACCOUNT_ROOT}, "Action": "sts:AssumeRole"}]})
     caller = make_role(aws, "Caller", allow("sts:AssumeRole"))
     caller_session = assume(aws, caller)
     # The readable statement still speaks: the caller may take the role, and nothing fails inside the gatehouse.

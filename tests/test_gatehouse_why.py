@@ -5,7 +5,7 @@ from __future__ import annotations
 import grader
 from grader import gatehouse
 
-from test_gatehouse import ACCOUNT, allow, assume, deny, make_role, refused, session_arn
+from support import ACCOUNT, allow, assume, deny, make_role, refused, session_arn
 
 
 def _setup(aws):

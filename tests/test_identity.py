@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from test_gatehouse import (ACCOUNT, EC2_TRUST, allow, assume, code_of, credentials_session, deny, make_role,
-                            make_user, message_of, refused)
+from support import (ACCOUNT, EC2_PRINCIPAL, allow, assume, code_of, credentials_session, deny, make_role, make_user,
+                     message_of, refused)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def _outcome(call, *args, **kwargs) -> bool:
 def test_decide_agrees_with_the_real_call(aws):
     from grader import gatehouse, sandbox
 
-    ec2_only = make_role(aws, "InstanceOnly", principal=EC2_TRUST)
+    ec2_only = make_role(aws, "InstanceOnly", principal=EC2_PRINCIPAL)
     open_role = make_role(aws, "Open", allow("s3:ListAllMyBuckets"))
     denied_role = make_role(aws, "NotForAdmins", principal={"AWS": f"arn:aws:iam::{ACCOUNT}:user/someone-else"})
     user = make_user(aws, "courier", allow("sts:AssumeRole", open_role), deny("s3:*"))
@@ -188,7 +188,7 @@ def test_decide_agrees_with_the_real_call(aws):
 def test_the_checks_and_the_service_principal_use_the_same_rule(aws):
     from grader.checks._account import may_assume, verdict as decide
 
-    ec2_only = make_role(aws, "InstanceOnly", principal=EC2_TRUST)
+    ec2_only = make_role(aws, "InstanceOnly", principal=EC2_PRINCIPAL)
     assert may_assume("ec2.amazonaws.com", "InstanceOnly").allowed
     assert not may_assume("ecs-tasks.amazonaws.com", "InstanceOnly").allowed
     assert not decide(f"arn:aws:iam::{ACCOUNT}:root", "sts:AssumeRole", ec2_only).allowed

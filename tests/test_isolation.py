@@ -13,7 +13,8 @@ import pytest
 
 from grader.classroom.isolation import MAX_PROCESSES, Wall, isolation_mode, private_folders
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+
 
 PROBE = r'''
 import glob, json, os, socket, subprocess, sys

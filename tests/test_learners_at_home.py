@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from site_build import ROOT, release_exercises
-from test_binder_env import _pins  # the pins of a requirements file, by normalised name
+from support import pins  # the pins of a requirements file, by normalised name
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 REPOSITORY = re.search(r"^repository:\n(?:[ ]+#.*\n)*[ ]+url:[ ]*(\S+)", (ROOT / "_config.yml").read_text(), re.M)[1]
@@ -72,7 +72,7 @@ def _installed_with(requirements: list[str]) -> set[str]:
 def test_the_package_pins_its_dependencies_at_the_development_versions():
     project = PYPROJECT["project"]
     declared = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
-    full = _pins(ROOT / "requirements.txt")
+    full = pins(ROOT / "requirements.txt")
     for requirement in declared:
         name, _, version = requirement.partition("==")
         assert version, f"pyproject.toml: pin {requirement} exactly, as requirements.txt does"

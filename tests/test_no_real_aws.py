@@ -17,7 +17,8 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+
 
 AUDIT_CELL = '''
 import json as _json, sys as _sys, ipaddress as _ip

@@ -3,12 +3,11 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data" / "policy"
+from support import POLICY_DATA, ROOT
+
 ANN = "arn:aws:iam::123456789012:user/Ann"
 ALLOW_GET = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
                                                      "Resource": "arn:aws:s3:::parcels/*"}]}
@@ -32,10 +31,10 @@ def case(id="c1", **fields):
 
 @pytest.mark.parametrize("name", ["evaluation.jsonl", "conditions.jsonl", "variables.jsonl"])
 def test_decides_every_data_file_like_the_library(name):
-    result = run("decide", str(DATA / name))
+    result = run("decide", str(POLICY_DATA / name))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    expected = [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+    expected = [json.loads(line) for line in (POLICY_DATA / name).read_text().splitlines() if line.strip()]
     answers = lines(result.stdout)
     assert [a["id"] for a in answers] == [c["id"] for c in expected]
     for answer, want in zip(answers, expected):

@@ -13,14 +13,14 @@ import pytest
 
 from grader.policy import OPERATORS
 
-from policy_cases import check, load
+from support import check_case, policy_cases
 
-CASES = load("conditions.jsonl")
+CASES = policy_cases("conditions.jsonl")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_condition_case(case):
-    check(case)
+    check_case(case)
 
 
 def test_every_operator_is_exercised():
@@ -38,5 +38,5 @@ def test_every_operator_is_exercised():
 
 def test_condition_explanation_shows_operator_key_and_values():
     case = next(c for c in CASES if c["id"] == "numeric-less-than-equal-fails")
-    decision = check(case)
+    decision = check_case(case)
     assert "NumericLessThan s3:max-keys: request has '10', policy has '10' → false" in decision.reason

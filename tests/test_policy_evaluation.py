@@ -18,14 +18,14 @@ import pytest
 from grader.policy import (MalformedPolicyDocument, Request, evaluate, explain, matches_action,
                            matches_arn, matches_arn_like, parse)
 
-from policy_cases import check, load
+from support import check_case, policy_cases
 
-CASES = load("evaluation.jsonl")
+CASES = policy_cases("evaluation.jsonl")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_evaluation_case(case):
-    check(case)
+    check_case(case)
 
 
 def test_case_ids_are_unique():

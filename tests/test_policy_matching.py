@@ -14,9 +14,9 @@ import pytest
 
 from grader.policy import Request, evaluate, matches_arn, matches_arn_like
 
-from policy_cases import DATA
+from support import POLICY_DATA
 
-CASES = [json.loads(line) for line in (DATA / "arn_matching.jsonl").read_text().splitlines() if line.strip()]
+CASES = [json.loads(line) for line in (POLICY_DATA / "arn_matching.jsonl").read_text().splitlines() if line.strip()]
 USER = "arn:aws:iam::123456789012:user/Ann"
 
 

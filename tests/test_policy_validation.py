@@ -15,9 +15,9 @@ import pytest
 
 from grader.policy import MalformedPolicyDocument, Policy, parse, validate
 
-from policy_cases import DATA
+from support import POLICY_DATA
 
-CASES = [json.loads(line) for line in (DATA / "validation.jsonl").read_text().splitlines() if line.strip()]
+CASES = [json.loads(line) for line in (POLICY_DATA / "validation.jsonl").read_text().splitlines() if line.strip()]
 
 
 def _text(document) -> str:

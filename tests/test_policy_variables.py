@@ -11,14 +11,14 @@ import pytest
 from grader.policy import Request, evaluate
 from grader.policy.variables import Unresolved, parse_template, resolve
 
-from policy_cases import check, load
+from support import check_case, policy_cases
 
-CASES = load("variables.jsonl")
+CASES = policy_cases("variables.jsonl")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_variable_case(case):
-    check(case)
+    check_case(case)
 
 
 @pytest.mark.parametrize("text,context,expected", [

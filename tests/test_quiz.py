@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 import quiz  # noqa: E402

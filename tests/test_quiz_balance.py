@@ -4,11 +4,11 @@ shortest, always answer "false") does no better than chance, across all quizzes 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT
+
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 import quiz  # noqa: E402

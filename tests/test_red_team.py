@@ -29,11 +29,9 @@ from grader.classroom.isolation import (CGROUP_PREFIX, LIMITS, isolation_mode, m
                                         remove_cgroup)
 from grader.classroom.release import release
 
-from test_classroom_hostile import ANSWERS, ASSIGNMENT, _honest, _scores
-from test_classroom_hostile import _leftovers as _processes_marked
-from support import copy_course
+from support import (PROTOCOL as ASSIGNMENT, PROTOCOL_ANSWERS as ANSWERS, copy_course, honest_scores, part_scores,
+                     processes_marked)
 
-ROOT = Path(__file__).resolve().parents[1]
 MARKER = "gated-community-red-team"
 MiB = 1024 * 1024
 
@@ -238,7 +236,7 @@ def _ours(pid: Optional[int] = None) -> list:
 
 
 def _leftovers() -> list:
-    return _processes_marked(MARKER)
+    return processes_marked(MARKER)
 
 
 def _marked_files() -> list:
@@ -279,18 +277,18 @@ def red_team(tmp_path_factory):
 
 @pytest.mark.slow
 def test_every_victim_graded_right_after_an_attacker_gets_exactly_its_own_score(red_team):
-    scores = _scores(red_team["course"])
+    scores = part_scores(red_team["course"])
     victims = {s: scores[s] for s, attack in red_team["students"].items() if attack is None}
-    assert victims == {s: _honest(VICTIM_SOLVED) for s in victims}, red_team["batch"].summary()
+    assert victims == {s: honest_scores(VICTIM_SOLVED) for s in victims}, red_team["batch"].summary()
     assert not [g for g in red_team["batch"].graded if g.problem and "victim" in g.student]
 
 
 @pytest.mark.slow
 def test_no_attacker_earns_more_than_the_parts_it_solved(red_team):
-    scores = _scores(red_team["course"])
+    scores = part_scores(red_team["course"])
     for student, attack in red_team["students"].items():
         if attack:
-            earned, honest = scores[student], _honest(SOLVED[attack])
+            earned, honest = scores[student], honest_scores(SOLVED[attack])
             assert all(e <= h for e, h in zip(earned, honest)), (student, earned, honest)
 
 
@@ -395,8 +393,8 @@ def test_in_plain_mode_a_process_that_outlives_its_kernel_forges_no_grade(tmp_pa
     batch = autograde(course, ASSIGNMENT, jobs=1, cell_timeout=60, notebook_timeout=240, progress=lambda g: None)
     assert "forger started" in _outputs(course, "00a-forger")
     assert not [g for g in batch.graded if g.problem], batch.summary()
-    assert _scores(course) == {"00a-forger": _honest(()), "00b-victim": _honest(VICTIM_SOLVED),
-                               "01b-victim": _honest(VICTIM_SOLVED)}
+    assert part_scores(course) == {"00a-forger": honest_scores(()), "00b-victim": honest_scores(VICTIM_SOLVED),
+                                   "01b-victim": honest_scores(VICTIM_SOLVED)}
     assert _leftovers() == []
 
 

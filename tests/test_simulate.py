@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from grader import gatehouse
 from grader.gatehouse.simulator import statement_spans
 
-from test_gatehouse import allow, assume, code_of, deny, document, make_role, make_user, refused
+from support import allow, assume, code_of, deny, document, make_role, make_user, refused
 
 PARCEL = "arn:aws:s3:::parcels/open"
 VAULT = "arn:aws:s3:::parcels/vault/gold"
