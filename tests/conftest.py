@@ -1,8 +1,31 @@
-"""Shared test set-up: markers for the slow suites and a sandbox fixture."""
+"""Shared test set-up: markers for the slow suites, a sandbox fixture, and the one rule of the tests' layout.
+
+``tests/`` mirrors the engine (see tests/README.md). Its folders are not packages: pytest imports each test module
+by its file name, with ``tests/`` on the path for ``from support import ...`` (``pythonpath`` in pytest.ini). So
+two modules anywhere under ``tests/`` may not share a file name; this file says so before pytest trips over it.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from pathlib import Path
+
 import pytest
+
+HERE = Path(__file__).resolve().parent
+
+def pytest_configure(config):
+    modules = defaultdict(list)
+    for path in HERE.rglob("*.py"):
+        relative = path.relative_to(HERE)
+        if path.name != "conftest.py" and relative.parts[0] not in ("fixtures", "data") \
+                and "__pycache__" not in relative.parts:
+            modules[path.name].append(f"tests/{relative}")
+    clashes = {name: sorted(paths) for name, paths in modules.items() if len(paths) > 1}
+    if clashes:
+        raise pytest.UsageError("two test modules share a file name, which pytest cannot import side by side: "
+                                + "; ".join(" and ".join(paths) for paths in clashes.values())
+                                + ". Rename one (tests/policy/test_policy_cli.py, not tests/policy/test_cli.py).")
 
 
 def pytest_collection_modifyitems(config, items):

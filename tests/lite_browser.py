@@ -2,7 +2,7 @@
 every cell on the Pyodide kernel, and read the notebook back, outputs and all.
 
 Nothing but 127.0.0.1 answers: every other address is resolved to nowhere by Chromium itself, so a page that
-reached for a CDN would fail here. Used by ``tests/test_lite_browser.py`` and by ``make bench`` (``bench_lite``).
+reached for a CDN would fail here. Used by ``tests/site/test_lite_browser.py`` and by ``make bench`` (``bench_lite``).
 """
 
 from __future__ import annotations

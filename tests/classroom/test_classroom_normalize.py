@@ -2,7 +2,7 @@
 
 Each slip goes through nbgrader's own ``Autograde`` (sanitising, then recording into the gradebook) with execution
 replaced by a step that runs nothing, so these tests need no kernel: what they prove is the notebook's shape and that
-nbgrader records it. The honest score per part, with real kernels, is proven by tests/test_classroom_slips.py.
+nbgrader records it. The honest score per part, with real kernels, is proven by tests/classroom/test_classroom_slips.py.
 How nbgrader restores cells (OverwriteCells, DeduplicateIds, CheckCellMetadata):
 https://nbgrader.readthedocs.io/en/stable/user_guide/autograding.html
 """

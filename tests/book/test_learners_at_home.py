@@ -41,7 +41,7 @@ def _third_party_imports(paths) -> set[str]:
 
 
 # Pyodide's own modules, which exist only in a browser: grader.browser and the sandbox's fetch-path patches import
-# them there alone (tests/test_browser_engine.py), so no install on a learner's machine brings them.
+# them there alone (tests/site/test_browser_engine.py), so no install on a learner's machine brings them.
 BROWSER_ONLY = {"pyodide", "pyodide_js", "js"}
 
 

@@ -222,7 +222,8 @@ def test_no_feedback_page_quotes_a_hidden_test_or_a_solution_the_learner_did_not
         assert not [line for line in hidden if line in text], student
     for student in ("echoing", "reading"):
         # What the notebook printed, as the instructor's autograded copy keeps it; where a secret was reachable and
-        # printed, the learner's page shows [hidden] instead (tests/test_classroom_feedback.py proves the cut alone).
+        # printed, the learner's page shows [hidden] instead (tests/classroom/test_classroom_feedback.py proves the cut
+        # alone).
         graded = nbformat.read(course.folder("autograded", student, A, f"{A}.ipynb"), as_version=4)
         printed = "\n".join(str(part) for c in graded.cells for o in c.get("outputs", [])
                             for part in (o.get("text", ""), o.get("evalue", ""), *o.get("data", {}).values()))

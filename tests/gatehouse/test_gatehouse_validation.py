@@ -134,7 +134,7 @@ def test_the_validation_corpus_gets_iam_answers_through_the_api(aws):
     """Every document of tests/data/policy/validation.jsonl, sent as a learner would send it: IAM's code and words.
 
     Identity-based documents go through CreatePolicy and PutRolePolicy, trust policies through CreateRole and
-    UpdateAssumeRolePolicy; each case cites where IAM's answer is recorded (see tests/test_policy_validation.py).
+    UpdateAssumeRolePolicy; each case cites where IAM's answer is recorded (see tests/policy/test_policy_validation.py).
     """
     corpus = POLICY_DATA / "validation.jsonl"
     iam = aws.client("iam")
