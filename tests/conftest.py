@@ -14,6 +14,10 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 
+# Golden files are what the pipeline is compared with, not tests: nbval does not run their notebooks.
+collect_ignore_glob = ["*/golden/*"]
+
+
 def pytest_configure(config):
     modules = defaultdict(list)
     for path in HERE.rglob("*.py"):
