@@ -188,7 +188,7 @@ def check_case(case: dict):
                         resource_policy=case.get("resource_policy"),
                         permissions_boundary=case.get("permissions_boundary"),
                         session_policy=case.get("session_policy"))
-    assert decision.decision == case["expect"], decision.reason
+    assert decision.outcome == case["expect"], decision.reason
     assert decision.allowed is (case["expect"] == "allow")
     assert decision.denied_by == case["denied_by"], decision.reason
     if case["expect"] == "allow":
