@@ -22,7 +22,14 @@ from typing import Any, Mapping, Optional, Protocol, Union, runtime_checkable
 
 from grader.errors import SandboxNotRunning
 
-__all__ = ["Account", "current", "running", "enter", "leave"]
+__all__ = ["Account", "Explanation", "current", "running", "enter", "leave"]
+
+
+class Explanation(str):
+    """why()'s answer: plain text that a notebook shows as it is."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 @runtime_checkable

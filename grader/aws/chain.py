@@ -17,7 +17,14 @@ import botocore.loaders
 import botocore.session
 import botocore.utils
 
-__all__ = ["botocore_session", "session_from_environment", "minting_session", "now"]
+__all__ = ["botocore_session", "session_from_environment", "minting_session", "now", "stamp"]
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def stamp(moment: _dt.datetime) -> str:
+    """A moment as botocore reads an expiry and the endpoints write it: UTC, to the second (2026-12-07T14:00:00Z)."""
+    return moment.astimezone(_dt.timezone.utc).strftime(_TIME_FORMAT)
 
 RunAt = Callable[[Callable], Callable]
 """Wraps a function so that it runs from a place (an instance, a task); the identity where there is none."""
@@ -122,13 +129,13 @@ class _MintingProvider(botocore.credentials.CredentialProvider):
     METHOD = "ecs-agent"
     CANONICAL_NAME = "EcsAgent"
 
-    def __init__(self, fetch: Callable[[], dict], stamp: Callable[[_dt.datetime], str]):
-        self._fetch, self._stamp = fetch, stamp
+    def __init__(self, fetch: Callable[[], dict]):
+        self._fetch = fetch
 
     def _metadata(self) -> dict:
         badge = self._fetch()
         return {"access_key": badge["AccessKeyId"], "secret_key": badge["SecretAccessKey"],
-                "token": badge["Token"], "expiry_time": self._stamp(badge["Expiration"])}
+                "token": badge["Token"], "expiry_time": stamp(badge["Expiration"])}
 
     def load(self):
         credentials = botocore.credentials.RefreshableCredentials.create_from_metadata(
@@ -139,10 +146,10 @@ class _MintingProvider(botocore.credentials.CredentialProvider):
 
 
 
-def minting_session(fetch: Callable[[], dict], region: str, stamp: Callable[[_dt.datetime], str]) -> boto3.Session:
+def minting_session(fetch: Callable[[], dict], region: str) -> boto3.Session:
     """A session whose credentials ``fetch`` mints in the process, renewed by botocore when they near expiry."""
     core = botocore_session()
     core.set_config_variable("region", region)
     core.register_component("credential_provider", botocore.credentials.CredentialResolver(providers=[
-        _MintingProvider(fetch, stamp)]))
+        _MintingProvider(fetch)]))
     return boto3.Session(botocore_session=core)

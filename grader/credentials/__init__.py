@@ -9,6 +9,7 @@ work and a reader's own ``urllib.request`` or ``requests`` code reaches the same
 
 The pieces, from the inside out:
 
+* ``errors``: why a badge could not be handed out;
 * ``mint``: a service principal takes a role, by IAM's one rule (``grader.gatehouse.authorize``), and STS
   records the session, with its expiry on the sandbox clock;
 * ``places``: where code runs (``inside(instance_id_or_task)``);
@@ -18,20 +19,28 @@ The pieces, from the inside out:
 * ``ecs_agent``: the ECS agent on an instance, wearing the instance role's badge.
 """
 
+import importlib
+from typing import Any
+
 from grader.aws.endpoints import ECS_CREDENTIALS_ADDRESS as _ECS, IMDS_ADDRESS as _IMDS
 from grader.aws.state import UnknownInstance
-from grader.credentials.metadata import (InstanceMetadataBlocked, MetadataService, NoTaskRole, TaskRegistration,
-                                         UnknownTask, find_task)
-from grader.credentials.mint import (BADGE_LIFETIME, EC2_SERVICE, ECS_TASKS_SERVICE, CredentialsError, RoleNotFound,
-                                     RoleNotTrusted, launch_refusal, mint_role_session, trust_decision)
+from grader.credentials.errors import (CredentialsError, InstanceMetadataBlocked, NoTaskRole, RoleNotFound,
+                                       RoleNotTrusted, UnknownTask)
 from grader.credentials.places import Place, here, inside
-from grader.credentials.sessions import (admin_client, block_awsvpc_task_metadata_access, block_task_metadata_access,
-                                         environment_for_instance, environment_for_task, execution_role_session,
-                                         in_task, metadata_service, on_instance, place_of, session_from_environment,
-                                         task_registration, try_instance_metadata_from_task)
 
 IMDS_URL = f"http://{_IMDS}/"
 ECS_CREDENTIALS_URL = f"http://{_ECS}"
+
+# The rest, loaded on first use: a graded kernel needs places and sessions, not the metadata service or minting.
+_EXPORTS = {
+    **dict.fromkeys(("MetadataService", "TaskRegistration", "find_task"), "metadata"),
+    **dict.fromkeys(("BADGE_LIFETIME", "EC2_SERVICE", "ECS_TASKS_SERVICE", "launch_refusal", "mint_role_session",
+                     "trust_decision"), "mint"),
+    **dict.fromkeys(("admin_client", "block_awsvpc_task_metadata_access", "block_task_metadata_access",
+                     "environment_for_instance", "environment_for_task", "execution_role_session", "in_task",
+                     "metadata_service", "on_instance", "place_of", "session_from_environment", "task_registration",
+                     "try_instance_metadata_from_task"), "sessions"),
+}
 
 __all__ = [
     "mint_role_session", "on_instance", "in_task", "environment_for_instance", "environment_for_task",
@@ -42,3 +51,9 @@ __all__ = [
     "CredentialsError", "RoleNotFound", "RoleNotTrusted", "UnknownInstance", "UnknownTask", "NoTaskRole",
     "InstanceMetadataBlocked", "EC2_SERVICE", "ECS_TASKS_SERVICE", "BADGE_LIFETIME",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"grader.credentials.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'grader.credentials' has no attribute {name!r}")

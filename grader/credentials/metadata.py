@@ -24,8 +24,9 @@ from typing import Any, Mapping, Optional, Union
 
 from grader.aws import endpoints, state as aws
 from grader.aws.state import UnknownInstance, find_instance, instance_profile_of, is_running, metadata_options_of, role_of
-from grader.credentials.mint import (ECS_TASKS_SERVICE, EC2_SERVICE, ROTATE_BEFORE, CredentialsError,
-                                     RoleNotFound, RoleNotTrusted, launch_refusal, mint_role_session, stamp)
+from grader.credentials.errors import InstanceMetadataBlocked, NoTaskRole, RoleNotFound, RoleNotTrusted, UnknownTask
+from grader.aws.chain import stamp
+from grader.credentials.mint import ECS_TASKS_SERVICE, EC2_SERVICE, ROTATE_BEFORE, launch_refusal, mint_role_session
 from grader.credentials.places import Place, here
 
 __all__ = ["MetadataService", "service_of", "TaskRegistration", "find_task", "UnknownTask", "NoTaskRole",
@@ -35,18 +36,6 @@ MAX_TOKEN_TTL = 21600
 
 
 _ROLE_DOCS = "http://docs.aws.amazon.com/IAM/latest/UserGuide/RolesTroubleshooting.html"
-
-
-class UnknownTask(CredentialsError):
-    pass
-
-
-class NoTaskRole(CredentialsError):
-    pass
-
-
-class InstanceMetadataBlocked(CredentialsError):
-    pass
 
 
 @dataclass

@@ -12,7 +12,7 @@ import datetime as _dt
 from typing import Any, Mapping, Optional
 
 from grader.aws import state as aws
-from grader.errors import GatedCommunityError
+from grader.credentials.errors import CredentialsError, RoleNotFound, RoleNotTrusted
 from grader.gatehouse.rule import authorize
 from grader.gatehouse.identity import service_identity
 from grader.gatehouse.services import Check, ResourcePolicy
@@ -33,23 +33,6 @@ BADGE_LIFETIME = _dt.timedelta(hours=1)
 ROTATE_BEFORE = _dt.timedelta(minutes=15)
 
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-class CredentialsError(GatedCommunityError):
-    """A badge could not be handed out."""
-
-
-class RoleNotFound(CredentialsError):
-    pass
-
-
-class RoleNotTrusted(CredentialsError):
-    """The role's trust policy does not let the service assume it. ``decision`` is the policy engine's answer."""
-
-    def __init__(self, message: str, decision: Any = None):
-        super().__init__(message)
-        self.decision = decision
 
 
 def find_role(sandbox: Any, role_arn: str):
@@ -118,11 +101,6 @@ def launch_refusal(role_arn: str) -> str:
     return (f"ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the "
             "role being passed has the proper trust relationship and permissions and that your IAM user has "
             "permissions to pass this role.")
-
-
-def stamp(moment: _dt.datetime) -> str:
-    """A moment as the endpoints write it: UTC, to the second (2026-12-07T14:00:00Z)."""
-    return moment.astimezone(_dt.timezone.utc).strftime(_TIME_FORMAT)
 
 
 def unassumable_role(sandbox: Any, task_definition: str, overrides: Optional[Mapping],

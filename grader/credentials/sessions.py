@@ -15,7 +15,7 @@ instance's own network, which none of these covers.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Union
 
 import boto3
 
@@ -23,9 +23,11 @@ from grader import account
 from grader.aws import chain, endpoints
 from grader.aws.names import ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY
 from grader.aws.state import find_instance
-from grader.credentials.metadata import InstanceMetadataBlocked, NoTaskRole, TaskRegistration
-from grader.credentials.mint import stamp
+from grader.credentials.errors import InstanceMetadataBlocked, NoTaskRole
 from grader.credentials.places import Place, at as _at
+
+if TYPE_CHECKING:  # the metadata service is the account's, reached through it
+    from grader.credentials.metadata import TaskRegistration
 
 __all__ = ["session_from_environment", "admin_client", "environment_for_instance", "environment_for_task",
            "on_instance", "in_task", "task_registration", "try_instance_metadata_from_task",
@@ -155,4 +157,4 @@ def execution_role_session(task: Union[str, Mapping], *, sandbox: Any = None) ->
         )
     service.task_badge(registration, role_arn=registration.execution_role_arn)  # refuse now, not on first call
     return chain.minting_session(lambda: service.task_badge(registration, role_arn=registration.execution_role_arn),
-                                 service.sandbox.region, stamp)
+                                 service.sandbox.region)

@@ -19,20 +19,28 @@ grader the gatehouse that judged a call is the grading worker's.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Optional
 
 from grader import account as _account
-from grader.gatehouse import log as _log
-from grader.gatehouse.answers import not_run_message
-from grader.gatehouse.rule import RefusedByAws, authorize
-from grader.gatehouse.door import admit, gate
-from grader.gatehouse.identity import Identity, identify
-from grader.gatehouse.log import DEFAULT_SOURCE_IP, Entry
-from grader.gatehouse.explaining import Explanation
+from grader.account import Explanation
+
+# What the package offers, loaded on first use: a graded kernel imports a submodule or two of the gatehouse, and
+# importing a submodule runs this file first.
+_EXPORTS = {
+    "admit": "door", "gate": "door", "authorize": "rule", "RefusedByAws": "rule", "Identity": "identity",
+    "identify": "identity", "DEFAULT_SOURCE_IP": "log", "Entry": "log", "not_run_message": "answers",
+}
 
 __all__ = ["admit", "gate", "why", "decide", "authorize", "last_decisions", "set_source_ip", "source_ip_for",
            "not_run_message", "install", "DEFAULT_SOURCE_IP", "Entry", "Identity", "Explanation", "RefusedByAws",
            "identify"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"grader.gatehouse.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'grader.gatehouse' has no attribute {name!r}")
 
 
 def why(error: Any = None) -> Explanation:
@@ -54,7 +62,9 @@ def decide(principal: Any, action: str, resource: str = "*", context: Optional[d
 
 def last_decisions(n: Optional[int] = None) -> list:
     """The calls most recently judged in the running account, oldest first (each an ``Entry``)."""
-    return _log.last_decisions(_account.current(), n)
+    from grader.gatehouse import log
+
+    return log.last_decisions(_account.current(), n)
 
 
 def set_source_ip(ip: str, who: Optional[str] = None) -> None:
@@ -62,18 +72,25 @@ def set_source_ip(ip: str, who: Optional[str] = None) -> None:
 
     ``who`` may be an access key id, a session ARN (``arn:aws:sts::...:assumed-role/R/s``), a role ARN or a user ARN.
     """
-    _log.set_source_ip(_account.current(), ip, who)
+    from grader.gatehouse import log
+
+    log.set_source_ip(_account.current(), ip, who)
 
 
-def source_ip_for(identity: Identity, sandbox: Any = None) -> str:
-    return _log.source_ip_for(identity, sandbox or _account.current())
+def source_ip_for(identity: Any, sandbox: Any = None) -> str:
+    from grader.gatehouse import log
+
+    return log.source_ip_for(identity, sandbox or _account.current())
 
 
 def install(sandbox: Any) -> None:
     """Put the gatehouse at ``sandbox``'s door, with an empty log; a reset empties the log again."""
-    _log.forget(sandbox)
-    _log.state(sandbox)
+    from grader.gatehouse import log
+    from grader.gatehouse.door import gate
+
+    log.forget(sandbox)
+    log.state(sandbox)
     if gate not in sandbox.gates:
         sandbox.gates.append(gate)
-    if _log.forget not in sandbox.on_reset:
-        sandbox.on_reset.append(_log.forget)
+    if log.forget not in sandbox.on_reset:
+        sandbox.on_reset.append(log.forget)

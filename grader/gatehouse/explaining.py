@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from grader.account import Explanation
 from grader.gatehouse.rule import RefusedByAws
 from grader.gatehouse.log import Entry, state
 from grader.policy.explain import deciding as explain_deciding, fix as explain_fix
 
 __all__ = ["Explanation", "explain", "request_id_of"]
-
-class Explanation(str):
-    """why()'s answer: plain text that a notebook shows as it is."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
 
 def request_id_of(error: Any) -> Optional[str]:
     response = getattr(error, "response", None) or {}

@@ -15,16 +15,15 @@ from typing import Any, Mapping, Optional, Union
 from urllib.parse import urlsplit
 
 from grader import account as _account
+from grader.account import Explanation
 from grader.aws import endpoints
 from grader.aws.clock import Clock
 from grader.aws.names import (ACCOUNT_ID, ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, CREDENTIAL_VARIABLES,
                               DEFAULT_SEED, REGION, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY)
-from grader.credentials.mint import CredentialsError
+from grader.credentials.errors import CredentialsError
 from grader.credentials.places import Place, here
 from grader.credentials.sessions import session_from_environment
 from grader.errors import GatedCommunityError, SandboxNetworkBlocked, show_errors_plainly
-from grader.gatehouse.explaining import Explanation
-from grader.policy.evaluation import Decision
 from grader.served.wire import VARIABLE, place_from, place_to, receive, send
 
 __all__ = ["ServedAccount", "ServedAgent", "chosen", "prepare", "start"]
@@ -242,8 +241,10 @@ class ServedAccount:
             request_id = ""
         return Explanation(self.agent_call("why", request_id, None if error is None else str(error)))
 
-    def decide(self, principal: Any, action: str, resource: str = "*", context: Optional[dict] = None) -> Decision:
+    def decide(self, principal: Any, action: str, resource: str = "*", context: Optional[dict] = None):
         """The grader's gatehouse decides, by the rule every call meets; the statements behind it stay there."""
+        from grader.policy.evaluation import Decision
+
         if not isinstance(principal, str):  # a boto3 Session: the gatehouse knows its caller by its access key
             principal = principal.get_credentials().get_frozen_credentials().access_key
         answer = self.agent_call("decide", principal, action, resource, dict(context or {}))
