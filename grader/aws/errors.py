@@ -16,7 +16,8 @@ from xml.sax.saxutils import escape
 
 __all__ = ["AwsError", "AccessDenied", "ExpiredToken", "InvalidClientTokenId", "IncompleteSignature",
            "MissingAuthenticationToken", "NotImplementedHere", "InvalidAction", "InternalFailure",
-           "NoSuchEntity", "InvalidInput", "answer"]
+           "NoSuchEntity", "InvalidInput", "ValidationError", "LimitExceeded", "answer",
+           "error_answer"]
 
 
 class AwsError(Exception):
@@ -112,6 +113,17 @@ class InvalidAction(AwsError):
 class InternalFailure(AwsError):
     # 400, not 500: botocore would retry a 500 several times, with pauses, for the same answer.
     code = "InternalFailure"
+
+
+class ValidationError(AwsError):
+    """A parameter outside the service's constraints (its length, range or pattern), in the service's words."""
+
+    code = "ValidationError"
+
+
+class LimitExceeded(AwsError):
+    code = "LimitExceeded"
+    status = 409  # IAM's LimitExceeded is an HTTP 409 (IAM API reference, Errors)
 
 
 class NoSuchEntity(AwsError):

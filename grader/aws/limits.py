@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Mapping, Optional
 
+from grader.aws.errors import ValidationError
+
 __all__ = ["too_long"]
 
 
@@ -38,7 +40,7 @@ def _maxima(model_name: str, operation: str) -> tuple:
 
 
 def too_long(model_name: str, operation: str, params: Mapping[str, Any]) -> Optional[tuple]:
-    """``("ValidationError", message)`` when a parameter is longer than the model allows, else None."""
+    """AWS's ``ValidationError`` when a parameter is longer than the model allows, else None."""
     errors = []
     for member, field, maximum in _maxima(model_name, operation):
         value = params.get(member)
@@ -49,4 +51,4 @@ def too_long(model_name: str, operation: str, params: Mapping[str, Any]) -> Opti
     if not errors:
         return None
     count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
-    return "ValidationError", f"{count}: " + "; ".join(errors)
+    return ValidationError(f"{count}: " + "; ".join(errors))

@@ -144,13 +144,12 @@ def _admit(sandbox, log, raw, scope, table, signing_name) -> Optional[tuple]:
     invalid = table.validate(call) if table.validate else None
     if invalid is None and rule.validate:
         invalid = rule.validate(call)
-    if invalid is not None:
+    if invalid is not None:  # an AwsError, in the service's words
         entry.allowed = False
-        entry.code, entry.message = invalid[0], invalid[1]
+        entry.code, entry.message = invalid.code, invalid.message
         entry.request_id = log.request_id()
         log.log.append(entry)
-        return answer(protocol, invalid[2] if len(invalid) > 2 else 400, entry.code, entry.message,
-                       entry.request_id)
+        return error_answer(protocol, invalid, entry.request_id)
     try:
         validate_documents(rule, call)
     except MalformedPolicyDocument as exc:

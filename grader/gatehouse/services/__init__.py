@@ -20,8 +20,9 @@ An entry (``Rule``) describes, in AWS's terms from the Service Authorization Ref
 * ``documents``: the policy documents the call carries (or names), with the kind of policy each is, so that a
   malformed document is refused the way IAM refuses it before anything is stored;
 * ``always_allowed``: calls no IAM policy can refuse (sts:GetCallerIdentity);
-* ``validate``: the service's own checks of a parameter that moto lets through, as ``(code, message)`` (or
-  ``(code, message, status)``) when the call is refused (IAM's range for ``MaxSessionDuration``, its quotas);
+* ``validate``: the service's own checks of a parameter that moto lets through: AWS's error
+  (``grader.aws.errors``: ``ValidationError``, ``LimitExceeded``) when the call is refused, else None (IAM's range
+  for ``MaxSessionDuration``, its quotas);
 * ``reference``: for an entry read from the reference, what the data said (``reference.Derivation``): the
   resource types, where each ARN variable is filled from, and which are always ``*``.
 
@@ -33,6 +34,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
+
+from grader.aws.errors import AwsError
 
 __all__ = ["Rule", "Extra", "Check", "Call", "ResourcePolicy", "ServiceTable", "table_for", "services_run", "TABLES",
            "arn_or", "as_list", "document"]
@@ -84,7 +87,7 @@ class Rule:
     also: Optional[Callable[[Call], list]] = None
     documents: tuple = ()
     always_allowed: bool = False
-    validate: Optional[Callable[[Call], Optional[tuple]]] = None
+    validate: Optional[Callable[[Call], Optional[AwsError]]] = None
     reference: Any = None    # for a rule read from the Service Authorization Reference: what the data said
 
     def policy_documents(self, call: Call) -> list:
@@ -112,7 +115,7 @@ class Extra:
 
     also: Optional[Callable[[Call], list]] = None
     documents: tuple = ()
-    validate: Optional[Callable[[Call], Optional[tuple]]] = None
+    validate: Optional[Callable[[Call], Optional[AwsError]]] = None
 
 
 @dataclass
@@ -137,7 +140,7 @@ class ServiceTable:
     resource_policy: Optional[Callable[[Call], Optional[ResourcePolicy]]] = None
     extras: dict = field(default_factory=dict)    # operation -> Extra, added to the reference's rule
     # The service's checks of every call's parameters (their lengths), made before an operation's own ``validate``.
-    validate: Optional[Callable[[Call], Optional[tuple]]] = None
+    validate: Optional[Callable[[Call], Optional[AwsError]]] = None
     _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def rule(self, operation: str) -> Optional[Rule]:

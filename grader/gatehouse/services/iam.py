@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
+from grader.aws.errors import AwsError, LimitExceeded, ValidationError
 from grader.aws.limits import too_long
 
 from . import Call, Check, Extra, ServiceTable, document
@@ -64,8 +65,8 @@ def _max_session_duration(call: Call):
     if value is None or 3600 <= int(value) <= 43200:
         return None
     bound = "greater than or equal to 3600" if int(value) < 3600 else "less than or equal to 43200"
-    return ("ValidationError", f"1 validation error detected: Value '{value}' at 'maxSessionDuration' failed to "
-                               f"satisfy constraint: Member must have value {bound}")
+    return ValidationError(f"1 validation error detected: Value '{value}' at 'maxSessionDuration' failed to "
+                           f"satisfy constraint: Member must have value {bound}")
 
 
 def _size(text) -> int:
@@ -75,12 +76,12 @@ def _size(text) -> int:
     return len(_WHITESPACE.sub("", text or ""))
 
 
-def _limit_exceeded(message: str) -> tuple:
-    return ("LimitExceeded", message, 409)  # IAM's LimitExceeded is an HTTP 409 (IAM API reference, Errors)
+def _limit_exceeded(message: str) -> LimitExceeded:
+    return LimitExceeded(message)
 
 
-def _trust_policy_size(param: str) -> Callable[[Call], Optional[tuple]]:
-    def check(call: Call) -> Optional[tuple]:
+def _trust_policy_size(param: str) -> Callable[[Call], Optional[AwsError]]:
+    def check(call: Call) -> Optional[AwsError]:
         text = call.param(param)
         if text is not None and _size(text) > TRUST_POLICY_SIZE:
             return _limit_exceeded(f"Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_SIZE}")
@@ -89,7 +90,7 @@ def _trust_policy_size(param: str) -> Callable[[Call], Optional[tuple]]:
     return check
 
 
-def _managed_policy_size(call: Call) -> Optional[tuple]:
+def _managed_policy_size(call: Call) -> Optional[AwsError]:
     text = call.param("PolicyDocument")
     if text is not None and _size(text) > MANAGED_POLICY_SIZE:
         return _limit_exceeded(f"Cannot exceed quota for PolicySize: {MANAGED_POLICY_SIZE}")
@@ -106,11 +107,11 @@ def _identity(call: Call, kind: str):
     return (call.state.iam.users if kind == "user" else call.state.iam.groups).get(name)
 
 
-def _inline_policies_size(kind: str) -> Callable[[Call], Optional[tuple]]:
+def _inline_policies_size(kind: str) -> Callable[[Call], Optional[AwsError]]:
     """All of an identity's inline policies together, the one being put in place of its namesake."""
     limit = INLINE_POLICY_SIZE[kind]
 
-    def check(call: Call) -> Optional[tuple]:
+    def check(call: Call) -> Optional[AwsError]:
         owner = _identity(call, kind)
         text = call.param("PolicyDocument")
         if owner is None or text is None:
@@ -125,8 +126,8 @@ def _inline_policies_size(kind: str) -> Callable[[Call], Optional[tuple]]:
     return check
 
 
-def _attached_policies(kind: str) -> Callable[[Call], Optional[tuple]]:
-    def check(call: Call) -> Optional[tuple]:
+def _attached_policies(kind: str) -> Callable[[Call], Optional[AwsError]]:
+    def check(call: Call) -> Optional[AwsError]:
         owner = _identity(call, kind)
         if owner is None or call.param("PolicyArn") in owner.managed_policies:
             return None  # attaching a policy already attached changes nothing
@@ -137,16 +138,16 @@ def _attached_policies(kind: str) -> Callable[[Call], Optional[tuple]]:
     return check
 
 
-def _first(*checks: Callable[[Call], Optional[tuple]]) -> Callable[[Call], Optional[tuple]]:
+def _first(*checks: Callable[[Call], Optional[AwsError]]) -> Callable[[Call], Optional[AwsError]]:
     """The first refusal of ``checks``, in order (IAM checks a value's form before its quota)."""
 
-    def check(call: Call) -> Optional[tuple]:
+    def check(call: Call) -> Optional[AwsError]:
         return next((found for found in (c(call) for c in checks if c is not None) if found is not None), None)
 
     return check
 
 
-def _parameter_lengths(call: Call) -> Optional[tuple]:
+def _parameter_lengths(call: Call) -> Optional[AwsError]:
     """Every IAM operation's parameters within the lengths its API reference gives (names, paths, documents...)."""
     return too_long("iam", call.operation, call.params)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from grader.aws.errors import ValidationError
+
 from . import Call, Check, ResourcePolicy, Rule, ServiceTable, document
 
 _SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)
@@ -55,9 +57,9 @@ def _session_extras(call: Call) -> list:
     return extras
 
 
-def _constraint(value, field: str, rule: str) -> tuple:
-    return ("ValidationError", f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
-                               f"constraint: {rule}")
+def _constraint(value, field: str, rule: str) -> ValidationError:
+    return ValidationError(f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+                           f"constraint: {rule}")
 
 
 def _validate_assume_role(call: Call):
@@ -82,11 +84,11 @@ def _validate_assume_role(call: Call):
     if duration > 43200:
         return _constraint(duration, "durationSeconds", "Member must have value less than or equal to 43200")
     if ":assumed-role/" in call.caller and duration > CHAINED_SESSION_LIMIT:
-        return ("ValidationError", "The requested DurationSeconds exceeds the 1 hour session limit for roles "
-                                   "assumed by role chaining.")
+        return ValidationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed "
+                               "by role chaining.")
     role = call.state.role(call.param("RoleArn", ""))
     if role is not None and duration > int(role.max_session_duration or 3600):
-        return ("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        return ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
     return None
 
 
