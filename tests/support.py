@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import re
 from pathlib import Path
 
 import pytest
@@ -207,8 +208,56 @@ def check_case(case: dict):
 
 # -- the class of the first assignment (the hostile class and the red team grade it) -----------------------------------
 
+# -- the instructor's pipeline, run as an instructor runs it -----------------------------------------------------------
+
+def instructor_runs(course: Path, *args: str, env: dict | None = None) -> str:
+    """One command of ``python -m grader.classroom`` on ``course``, in a process of its own; it must succeed."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "grader.classroom", "--course", str(course), *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=course.parent, env=env)
+    assert done.returncode == 0, f"{' '.join(args)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+_SOLUTION = re.compile(r"###\s*BEGIN SOLUTION\s*\n(.*?)###\s*END SOLUTION[^\n]*\n?", re.S)
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def solved_notebook(course: Path, assignment: str, answers: dict):
+    """The released notebook with each answer cell filled in: ``answers`` where given (None: left as released),
+    the source's own solution elsewhere."""
+    import nbformat
+
+    source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    solutions = {_grade_id(c): _SOLUTION.sub(lambda m: m.group(1), c.source) for c in source.cells
+                 if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    notebook = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        grade_id = _grade_id(cell)
+        if grade_id in solutions:
+            answer = answers.get(grade_id, solutions[grade_id])
+            if answer is not None:
+                cell.source = answer
+    return notebook
+
+
 PROTOCOL = "01-community-protocol"
 PROTOCOL_ANSWERS = [f"protocol-{n}-answer" for n in range(1, 5)]
+# The golden class's wrong submission, per answer cell: None leaves the cell as released (it raises NotImplementedError).
+PROTOCOL_WRONG = {
+    "protocol-1-answer": 'iam.create_role(RoleName="DeliveryRole", AssumeRolePolicyDocument=json.dumps({"Version": '
+                         '"2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
+                         '["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]}, "Action": "sts:AssumeRole"}]}))',
+    "protocol-2-answer": None,
+    "protocol-3-answer": 'iam.create_role(RoleName="SharedCourierRole", AssumeRolePolicyDocument=json.dumps({'
+                         '"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
+                         '"ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))',
+}
 
 
 def part_scores(course) -> dict:

@@ -25,14 +25,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from support import PROTOCOL, ROOT, copy_course
+from support import PROTOCOL, PROTOCOL_WRONG, ROOT, copy_course, instructor_runs, solved_notebook
 
 ASSIGNMENT = PROTOCOL
 GOLDEN = Path(__file__).resolve().parent / "golden" / ASSIGNMENT
@@ -40,50 +38,9 @@ REGENERATE = "GATED_COMMUNITY_REGENERATE_GOLDEN"
 COURSE_ID = "gated-community"  # exercises/nbgrader_config.py
 DIFF_LINES = 60  # per file, in the failure message
 
-# The wrong submission, per answer cell: None leaves the cell as released (it raises NotImplementedError).
-WRONG = {
-    "protocol-1-answer": 'iam.create_role(RoleName="DeliveryRole", AssumeRolePolicyDocument=json.dumps({"Version": '
-                         '"2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
-                         '["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]}, "Action": "sts:AssumeRole"}]}))',
-    "protocol-2-answer": None,
-    "protocol-3-answer": 'iam.create_role(RoleName="SharedCourierRole", AssumeRolePolicyDocument=json.dumps({'
-                         '"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
-                         '"ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))',
-}
-STUDENTS = {"correct": {}, "wrong": WRONG}
-
-_SOLUTION = re.compile(r"###\s*BEGIN SOLUTION\s*\n(.*?)###\s*END SOLUTION[^\n]*\n?", re.S)
-
+STUDENTS = {"correct": {}, "wrong": PROTOCOL_WRONG}
 
 # -- the pipeline, as an instructor runs it ---------------------------------------------------------------------------
-
-def _pipeline(course: Path, *args: str) -> str:
-    """One command of the instructor's pipeline; it must succeed."""
-    command = [sys.executable, "-m", "grader.classroom", "--course", str(course), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=course.parent)
-    assert done.returncode == 0, f"{' '.join(args)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def _submission(course: Path, answers: dict) -> nbformat.NotebookNode:
-    """The released notebook with each answer cell filled in: ``answers`` where given (None: left as released),
-    the source's own solution elsewhere."""
-    source = nbformat.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    solutions = {_grade_id(c): _SOLUTION.sub(lambda m: m.group(1), c.source) for c in source.cells
-                 if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
-    notebook = nbformat.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    for cell in notebook.cells:
-        grade_id = _grade_id(cell)
-        if grade_id in solutions:
-            answer = answers.get(grade_id, solutions[grade_id])
-            if answer is not None:
-                cell.source = answer
-    return notebook
-
 
 def _gradebook(course: Path) -> dict:
     """nbgrader's record of each submission: every graded cell's scores, every answer's comment, the totals."""
@@ -160,15 +117,15 @@ def produced(tmp_path_factory) -> dict[str, str]:
     course = copy_course(root / "exercises")
     (course / "students.csv").write_text("id,first_name,last_name,email\n" +
                                          "".join(f"{s},{s.title()},,\n" for s in STUDENTS))
-    _pipeline(course, "release", ASSIGNMENT)
+    instructor_runs(course, "release", ASSIGNMENT)
     for student, answers in STUDENTS.items():
         inbox = root / "inbox" / f"{student}.ipynb"
         inbox.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(_submission(course, answers), str(inbox))
-    _pipeline(course, "collect", ASSIGNMENT, str(root / "inbox"))
-    _pipeline(course, "autograde", ASSIGNMENT, "--jobs", "1")
-    _pipeline(course, "feedback", ASSIGNMENT)
-    _pipeline(course, "export", ASSIGNMENT, "--output", str(root / "grades.csv"))
+        nbformat.write(solved_notebook(course, ASSIGNMENT, answers), str(inbox))
+    instructor_runs(course, "collect", ASSIGNMENT, str(root / "inbox"))
+    instructor_runs(course, "autograde", ASSIGNMENT, "--jobs", "1")
+    instructor_runs(course, "feedback", ASSIGNMENT)
+    instructor_runs(course, "export", ASSIGNMENT, "--output", str(root / "grades.csv"))
     return _produced(course)
 
 

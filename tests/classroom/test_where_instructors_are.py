@@ -1,0 +1,64 @@
+"""Grading works wherever an instructor runs it, not only where it was built.
+
+The golden class of ``test_golden`` graded again as instructors' machines and LMS rosters make it:
+
+* a temporary folder with a long path (macOS's, a hub's per-user folder, a CI runner's work folder: a Unix socket's
+  path must stay under 108 bytes whatever ``TMPDIR`` is) that only its owner may enter (mode 0700, as ``mkdtemp``,
+  ``XDG_RUNTIME_DIR`` and private-tmp services make them);
+* a course folder whose path has spaces and letters beyond ASCII;
+* student ids as an LMS writes them: e-mail addresses.
+
+Every score must be the golden one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from support import PROTOCOL, PROTOCOL_WRONG, copy_course, instructor_runs, solved_notebook
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / PROTOCOL / "gradebook.json"
+STUDENTS = {"amélie.o'neill@school.example.edu": ("correct", {}), "b.student+iam@school.example.edu": ("wrong", PROTOCOL_WRONG)}
+
+
+def _scores(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "gated-community") as gradebook:
+        return {student: {grade.name: grade.score for notebook in gradebook.find_submission(PROTOCOL, student).notebooks
+                          for grade in notebook.grades}
+                for student in STUDENTS}
+
+
+@pytest.mark.slow
+def test_the_golden_class_grades_the_same_from_a_long_private_tmpdir_and_a_course_with_spaces(tmp_path):
+    temporary = tmp_path / ("t" * 60) / ("instructor-temporary-folder-" * 3)
+    temporary.mkdir(parents=True)
+    temporary.chmod(0o700)
+    assert len(str(temporary)) >= 150
+    root = tmp_path / "Cours d'été – IAM roles"
+    course = copy_course(root / "the course")
+    (course / "students.csv").write_text("id,first_name,last_name,email\n" +
+                                         "".join(f"{s},,,{s}\n" for s in STUDENTS), encoding="utf-8")
+    env = dict(os.environ, TMPDIR=str(temporary))
+    instructor_runs(course, "release", PROTOCOL, env=env)
+    inbox = root / "hand-ins"
+    inbox.mkdir()
+    for student, (_, answers) in STUDENTS.items():
+        nbformat.write(solved_notebook(course, PROTOCOL, answers), str(inbox / f"{student}.ipynb"))
+    instructor_runs(course, "collect", PROTOCOL, str(inbox), env=env)
+    said = instructor_runs(course, "autograde", PROTOCOL, "--jobs", "2", env=env)
+    assert "not graded" not in said.lower(), said
+
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    expected = {student: {name: grade["auto_score"] if grade["manual_score"] is None else grade["manual_score"]
+                          for notebook in golden[kind]["notebooks"].values()
+                          for name, grade in notebook["grades"].items()}
+                for student, (kind, _) in STUDENTS.items()}
+    assert _scores(course) == expected
+    assert not any(temporary.iterdir()), "autograde left something in the instructor's temporary folder"
