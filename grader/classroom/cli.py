@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("assignment", nargs="?")
     export.add_argument("--all", action="store_true", help="every assignment")
     export.add_argument("--output", help="write the CSV here (default: standard output)")
+    export.add_argument("--format", choices=("parts", "canvas"), default="parts",
+                        help="parts: a row per submission, a column per graded part (default); canvas: the file "
+                             "Canvas's gradebook imports, a row per student on the roster")
+    export.add_argument("--roster", help="the roster with the students' LMS ids (default: students.csv)")
     return parser
 
 
@@ -119,7 +123,8 @@ def run(argv: Optional[list] = None) -> int:
     if args.command == "export":
         from grader.classroom.export import export
 
-        text = export(course, _assignments(course, args), Path(args.output) if args.output else None)
+        text = export(course, _assignments(course, args), Path(args.output) if args.output else None,
+                      format=args.format, roster=args.roster and Path(args.roster))
         if not args.output:
             sys.stdout.write(text)
         return 0

@@ -58,6 +58,13 @@ class Collected:
         return text
 
 
+ROSTER_COLUMNS = ("first_name", "last_name", "email", "sis_user_id", "sis_login_id", "section", "lms_id")
+"""A roster's columns besides ``id``, all optional: the student's name and e-mail, and how the LMS knows them (Canvas's
+SIS User ID, SIS Login ID, section and its own numeric id), for the gradebook file an LMS imports."""
+NBGRADER_COLUMNS = ("first_name", "last_name", "email")
+"""The ones nbgrader's gradebook keeps for a student; the LMS's ids stay in the roster."""
+
+
 def read_roster(course: Course, roster: Optional[Path] = None) -> dict[str, dict]:
     path = Path(roster) if roster else course.root / "students.csv"
     if not path.is_file():
@@ -73,7 +80,7 @@ def read_roster(course: Course, roster: Optional[Path] = None) -> dict[str, dict
         sid = (row.get("id") or "").strip()
         if not sid:
             raise UserError(f"Line {number} of the roster {path} has no student id.")
-        students[sid] = {k: (row.get(k) or "").strip() or None for k in ("first_name", "last_name", "email")}
+        students[sid] = {k: (row.get(k) or "").strip() or None for k in ROSTER_COLUMNS}
     return students
 
 
@@ -251,7 +258,8 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
         stamp = _dt.datetime.now(_dt.timezone.utc)
         with course.gradebook() as gb:
             for student in sorted(found):
-                gb.update_or_create_student(student, **{k: v for k, v in students[student].items() if v})
+                gb.update_or_create_student(student, **{k: v for k, v in students[student].items()
+                                                         if v and k in NBGRADER_COLUMNS})
         for student, files in sorted(found.items()):
             target = course.folder("submitted", student, assignment)
             if target.exists():

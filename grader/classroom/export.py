@@ -1,5 +1,12 @@
 """export: grades from the gradebook as CSV, one row per collected submission, one column per graded part.
 
+``--format canvas`` writes instead the file Canvas's gradebook imports (Grades, Import): the columns Canvas names
+(``Student``, ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section``), a ``Points Possible`` row, and one column per
+assignment with each student's total, for every student on the roster. Canvas matches a student by these columns, so
+the roster carries them (``sis_user_id``, ``sis_login_id``, ``section``, ``lms_id``; by default the SIS User ID is the
+roster's ``id`` and the SIS Login ID its ``email``). A submission that was not graded, or none at all, is left blank,
+which Canvas imports as no change: an instructor decides, the file never records a zero nobody earned.
+
 Every submission in ``submitted/`` has a row, recorded or not, and a ``status`` (see ``grader.classroom.status``):
 ``graded``, or ``not graded: why`` (a zero that was not earned, or a submission collected but never autograded, whose
 parts are left empty), followed by ``; late by ...`` when nbgrader's gradebook has it past the due date.
@@ -82,10 +89,44 @@ def as_text(value) -> str:
     return text
 
 
-def export(course: Course, assignments: list[str], output: Optional[Path] = None) -> str:
+FORMATS = ("parts", "canvas")
+CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+
+
+def canvas_rows(course: Course, assignments: list[str], roster: Optional[Path] = None) -> tuple[list[str], list[dict]]:
+    """Canvas's gradebook import: one row per student on the roster, one column per assignment (the total)."""
+    from grader.classroom.collect import read_roster
+
+    students = read_roster(course, roster)
+    header, table = rows(course, assignments)
+    totals = {(row["student"], row["assignment"]): row for row in table}
+    maxima = {row["assignment"]: row["max"] for row in table}
+    points = {"Student": "Points Possible", **{a: maxima.get(a, _max_score(course, a)) for a in assignments}}
+    out = [points]
+    for sid, known in sorted(students.items(), key=lambda item: (item[1]["last_name"] or "", item[1]["first_name"]
+                                                                  or "", item[0])):
+        name = ", ".join(n for n in (known["last_name"], known["first_name"]) if n) or sid
+        row = {"Student": name, "ID": known["lms_id"] or "", "SIS User ID": known["sis_user_id"] or sid,
+               "SIS Login ID": known["sis_login_id"] or known["email"] or sid, "Section": known["section"] or ""}
+        for assignment in assignments:
+            graded = totals.get((sid, assignment))
+            row[assignment] = graded["total"] if graded and graded["status"].startswith("graded") else ""
+        out.append(row)
+    return CANVAS_COLUMNS + list(assignments), out
+
+
+def _max_score(course: Course, assignment: str) -> str:
+    with course.gradebook() as gb:
+        return f"{float(gb.find_assignment(assignment).max_score):g}"
+
+
+def export(course: Course, assignments: list[str], output: Optional[Path] = None, *, format: str = "parts",
+           roster: Optional[Path] = None) -> str:
     for assignment in assignments:
         course.require_assignment(assignment)
-    header, table = rows(course, assignments)
+    if format not in FORMATS:
+        raise UserError(f"There is no export format {format!r}: choose {' or '.join(FORMATS)}.")
+    header, table = rows(course, assignments) if format == "parts" else canvas_rows(course, assignments, roster)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=header, restval="", lineterminator="\n")
     writer.writeheader()
