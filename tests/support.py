@@ -246,6 +246,23 @@ def solved_notebook(course: Path, assignment: str, answers: dict):
     return notebook
 
 
+def gradebook_scores(course: Path, assignment: str, students) -> dict:
+    """Each student's score per graded cell, as nbgrader's gradebook holds them."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "gated-community") as gradebook:
+        return {student: {grade.name: grade.score for notebook in gradebook.find_submission(assignment, student).notebooks
+                          for grade in notebook.grades}
+                for student in students}
+
+
+def golden_scores(kind: str) -> dict:
+    """The golden class's scores per graded cell for its ``correct`` or ``wrong`` submission (tests/classroom/golden)."""
+    golden = json.loads((TESTS / "classroom" / "golden" / PROTOCOL / "gradebook.json").read_text(encoding="utf-8"))
+    return {name: grade["auto_score"] if grade["manual_score"] is None else grade["manual_score"]
+            for notebook in golden[kind]["notebooks"].values() for name, grade in notebook["grades"].items()}
+
+
 PROTOCOL = "01-community-protocol"
 PROTOCOL_ANSWERS = [f"protocol-{n}-answer" for n in range(1, 5)]
 # The golden class's wrong submission, per answer cell: None leaves the cell as released (it raises NotImplementedError).

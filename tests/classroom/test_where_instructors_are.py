@@ -15,27 +15,16 @@ Every score must be the golden one, and the grades reach the LMS: Canvas's grade
 from __future__ import annotations
 
 import csv
-import json
 import os
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from support import PROTOCOL, PROTOCOL_WRONG, copy_course, instructor_runs, solved_notebook
+from support import (PROTOCOL, PROTOCOL_WRONG, copy_course, golden_scores, gradebook_scores, instructor_runs,
+                     solved_notebook)
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / PROTOCOL / "gradebook.json"
 CORRECT, WRONG = "amélie.o'neill@school.example.edu", "b.student+iam@school.example.edu"
 STUDENTS = {CORRECT: ("correct", {}), WRONG: ("wrong", PROTOCOL_WRONG)}
-
-
-def _scores(course: Path) -> dict:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "gated-community") as gradebook:
-        return {student: {grade.name: grade.score for notebook in gradebook.find_submission(PROTOCOL, student).notebooks
-                          for grade in notebook.grades}
-                for student in STUDENTS}
 
 
 @pytest.mark.slow
@@ -61,12 +50,8 @@ def test_the_golden_class_grades_the_same_from_a_long_private_tmpdir_and_a_cours
     said = instructor_runs(course, "autograde", PROTOCOL, "--jobs", "2", env=env)
     assert "not graded" not in said.lower(), said
 
-    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    expected = {student: {name: grade["auto_score"] if grade["manual_score"] is None else grade["manual_score"]
-                          for notebook in golden[kind]["notebooks"].values()
-                          for name, grade in notebook["grades"].items()}
-                for student, (kind, _) in STUDENTS.items()}
-    assert _scores(course) == expected
+    assert gradebook_scores(course, PROTOCOL, STUDENTS) == {student: golden_scores(kind)
+                                                            for student, (kind, _) in STUDENTS.items()}
     assert not any(temporary.iterdir()), "autograde left something in the instructor's temporary folder"
 
     # The gradebook Canvas imports: Canvas's columns, the points possible, a row per student on the roster.
