@@ -1,4 +1,4 @@
-"""The instructor's one command: ``python -m grader.classroom <release|collect|autograde|feedback|export> ...``.
+"""The instructor's one command: ``python -m grader.classroom <release|collect|autograde|feedback|export|...> ...``.
 
 Every mistake a user can make (an unknown assignment, a missing file, a bad zip, an unknown student) is reported
 in one message that says what and how to fix it, with exit code 2 and no traceback. ``autograde`` exits with 1
@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
                           help="seconds one student's pages may take (default 120); past it, that student gets no "
                                "page, and the summary says so")
 
+    github = sub.add_parser("github-classroom", help="a GitHub Classroom starter repository graded by its visible "
+                                                     "checks on GitHub's runner")
+    github.add_argument("assignment")
+    github.add_argument("--output", required=True, help="a new folder for the starter repository")
+
     export = sub.add_parser("export", help="grades as CSV")
     export.add_argument("assignment", nargs="?")
     export.add_argument("--all", action="store_true", help="every assignment")
@@ -119,6 +124,11 @@ def run(argv: Optional[list] = None) -> int:
         from grader.classroom.feedback import feedback
 
         print(feedback(course, args.assignment, students=args.student, timeout=args.timeout).summary())
+        return 0
+    if args.command == "github-classroom":
+        from grader.classroom.github import starter
+
+        print(starter(course, args.assignment, Path(args.output)).summary())
         return 0
     if args.command == "export":
         from grader.classroom.export import export

@@ -3,7 +3,10 @@
 Accepted layouts (in a folder, or in a zip, possibly inside one enclosing folder as zipping a folder makes):
 
 * ``<student>.ipynb``: one notebook per student, named by the student's id;
-* ``<student>/<assignment>.ipynb``: one folder per student, as nbgrader's own exchange delivers them.
+* ``<student>/<assignment>.ipynb``: one folder per student, as nbgrader's own exchange delivers them;
+* ``<prefix>-<student>/<assignment>.ipynb`` where the folder is a git repository: GitHub Classroom's student
+  repositories as ``gh classroom clone student-repos`` lays them out (the roster's ids are the students' GitHub
+  names); only the assignment's notebooks at the repository's top are collected, the rest of it is theirs.
 
 Students must be on the roster (``students.csv`` in the course directory, or ``--roster FILE``: a CSV with a column
 ``id``, and optionally ``first_name``, ``last_name``, ``email``). Nothing is copied unless everything checks out,
@@ -155,12 +158,37 @@ def _unpack(path: Path, scratch: Path, students: dict) -> Path:
     return scratch
 
 
-def _find(folder: Path, assignment: str, notebooks: list[str]) -> tuple[dict, list]:
+def _is_repository(entry: Path) -> bool:
+    return entry.is_dir() and ((entry / ".git").exists() or (entry / ".github").is_dir())
+
+
+def _repository_owner(entry: Path, students: dict) -> Optional[str]:
+    """The student whose GitHub Classroom repository ``entry`` is (``<prefix>-<github name>``), or None."""
+    if entry.name in students:
+        return entry.name
+    owners = [sid for sid in students if entry.name.endswith(f"-{sid}")]
+    return max(owners, key=len) if owners else None
+
+
+def _find(folder: Path, assignment: str, notebooks: list[str], students: Optional[dict] = None) -> tuple[dict, list]:
     """Map student -> {notebook name: path}, and list what does not fit a layout."""
     found: dict[str, dict] = {}
     unexpected = []
     for entry in sorted(folder.iterdir()):
         if entry.name in IGNORED or entry.name.startswith("."):
+            continue
+        if _is_repository(entry):
+            owner = _repository_owner(entry, students or {})
+            if owner is None:
+                unexpected.append((entry, "a repository whose name ends with no roster id (GitHub Classroom names "
+                                          "them <prefix>-<github name>; the roster's ids are the GitHub names)"))
+                continue
+            for name in notebooks:
+                if (entry / f"{name}.ipynb").is_file():
+                    found.setdefault(owner, {})[name] = entry / f"{name}.ipynb"
+            if owner not in found:
+                expected = " or ".join(f"{n}.ipynb" for n in notebooks)
+                unexpected.append((entry, f"the repository of {owner} has no {expected} at its top"))
             continue
         if entry.is_file() and entry.suffix == ".ipynb":
             if len(notebooks) != 1:
@@ -224,7 +252,7 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
     notebooks = course.notebook_names(assignment)
     with tempfile.TemporaryDirectory(prefix="collect-") as scratch:
         folder = _unpack(Path(path), Path(scratch), students)
-        found, unexpected = _find(folder, assignment, notebooks)
+        found, unexpected = _find(folder, assignment, notebooks, students)
         problems = [f"{entry.relative_to(folder)}: {why}" for entry, why in unexpected]
         unknown = sorted(set(found) - set(students))
         if unknown:
@@ -243,7 +271,8 @@ def collect(course: Course, assignment: str, path: Path, roster: Optional[Path] 
         if problems:
             raise UserError(f"Nothing was collected from {path}, because:\n" +
                             "\n".join(f"  - {p}" for p in problems) +
-                            "\nAccepted layouts: <student>.ipynb, or <student>/<notebook>.ipynb.")
+                            "\nAccepted layouts: <student>.ipynb, <student>/<notebook>.ipynb, or GitHub Classroom's "
+                            "repositories (<prefix>-<student>/<notebook>.ipynb).")
         if not found:
             raise UserError(f"There are no submissions in {path}. Accepted layouts: <student>.ipynb, or "
                             "<student>/<notebook>.ipynb.")
