@@ -1,7 +1,10 @@
 """Self-check for learners: ``check("two-layers-1")`` answers at once, ``panel("04-two-layers-capstone")`` in a widget.
 
 Only the visible aspects of a part are judged here, the same ones its visible test cell judges; the hidden tests'
-aspects stay for grading. Each answer is pass or fail with the feedback lines and, on a fail, the part's hint.
+aspects stay for grading, and the answer says so: it counts what it checked and names, in words written for the
+purpose, what kind of thing the grading also looks at ("who else may assume the role"), never how. So the verdict is
+PASS only when every aspect of the part was checked here and passed; NOT YET CONFIRMED when everything checked here
+passes but more is checked at grading; FAIL otherwise, with the part's hint.
 The panel is plain ipywidgets 8 (buttons and output areas), so it works in JupyterLab 4, Notebook 7 and Binder
 without any frontend extension.
 """
@@ -17,17 +20,26 @@ __all__ = ["check", "panel", "Answer"]
 
 @dataclass
 class Answer:
-    """What a self-check says: ``passed``, the result with its feedback, and a hint when it did not pass."""
+    """What a self-check says: ``passed`` (every aspect of the part checked here, and passing), the result with its
+    feedback and what it covered, and a hint when something checked here did not pass."""
 
     id: str
     passed: bool
     result: Result
     hint: str
 
+    @property
+    def verdict(self) -> str:
+        if self.passed:
+            return "PASS"
+        return "NOT YET CONFIRMED" if self.result.passed else "FAIL"
+
     def text(self) -> str:
-        head = f"{'PASS' if self.passed else 'FAIL'} {self.id}: {self.result.title}"
+        head = f"{self.verdict} {self.id}: {self.result.title}"
         lines = [head] + [f"  {line}" for line in self.result.feedback]
-        if not self.passed:
+        if self.result.coverage():
+            lines.append(f"  {self.result.coverage()}")
+        if not self.result.passed:
             lines.append(f"  Hint: {self.hint}")
         return "\n".join(lines)
 
@@ -48,7 +60,7 @@ def check(id: str) -> Answer:
         result = part.run(hidden=False)
     except Exception as error:  # a sandbox that is not running, say: the learner should read why, not a traceback
         result = Result(part.id, part.title, 0, part.points, [f"✗ The check could not run: {error}"], False)
-    return Answer(part.id, result.passed, result, part.hint)
+    return Answer(part.id, result.confirmed, result, part.hint)
 
 
 def panel(assignment: str):

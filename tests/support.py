@@ -206,6 +206,29 @@ def check_case(case: dict):
     return decision
 
 
+# -- the course's assignments, solved in this process ------------------------------------------------------------------
+
+_NBGRADER_MARKERS = r"###\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)[^\n]*\n?"
+
+
+def solve(assignment: str) -> dict:
+    """Run an assignment's cells as its solution notebook has them (setup, answers with their solutions), in this
+    process and on the running sandbox, skipping the test cells; return the namespace the cells made."""
+    import contextlib
+    import io
+    import re
+
+    import nbformat
+
+    notebook = nbformat.read(COURSE / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        for cell in notebook.cells:
+            if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+                exec(compile(re.sub(_NBGRADER_MARKERS, "", cell.source), f"<{assignment}>", "exec"), namespace)
+    return namespace
+
+
 # -- the class of the first assignment (the hostile class and the red team grade it) -----------------------------------
 
 # -- the instructor's pipeline, run as an instructor runs it -----------------------------------------------------------

@@ -14,6 +14,10 @@ and a hint. A check function returns a :class:`Result`::
 
 ``hidden=True`` also judges the aspects that only the hidden tests look at. A hidden test cell's last expression
 is the number of points, which nbgrader takes as partial credit.
+
+Without ``hidden=True`` a hidden aspect is not judged, but it is counted and named by its public description
+(``about``, written for learners: "who else may assume the role"), so that whatever reads a visible result (a visible
+test cell, the self-check) can say what it covered and what is left for grading, and never more than it knows.
 """
 
 from __future__ import annotations
@@ -50,20 +54,50 @@ class Result:
     max_points: float
     feedback: list = field(default_factory=list)
     complete: bool = True  # False when the check stopped early because something it needs is missing
+    checked: int = 0  # aspects judged here
+    failing: int = 0  # of those, the ones that did not pass
+    later: list = field(default_factory=list)  # public descriptions of the aspects left for grading
 
     @property
     def passed(self) -> bool:
+        """Every aspect judged here passed (in a visible run, that says nothing of the aspects left for grading)."""
         return self.complete and self.points >= self.max_points
 
+    @property
+    def confirmed(self) -> bool:
+        """Every aspect of the part was judged here, and passed: the only case in which a part is known to be done."""
+        return self.passed and not self.later
+
+    def coverage(self) -> str:
+        """What this result covered, in one sentence: "1 of 2 aspects checked here, passing; 1 more is checked at
+        grading (who else may assume the role)." Empty when the check stopped at something missing."""
+        if not self.complete:
+            return ""
+        total = self.checked + len(self.later)
+        if not self.failing:
+            state = "passing" if self.checked == 1 else "all passing"
+        else:
+            state = "not passing yet" if self.checked == 1 else f"{self.failing} not passing yet"
+        if not self.later:
+            return f"{'The' if total == 1 else 'All'} {_aspects(total)} checked here, {state}."
+        more = f"{len(self.later)} more {'is' if len(self.later) == 1 else 'are'} checked at grading"
+        return (f"{self.checked} of {_aspects(total)} checked here, {state}; {more} "
+                f"({'; '.join(dict.fromkeys(self.later))}).")
+
     def report(self) -> str:
-        verdict = "full marks" if self.passed else "not yet"
+        verdict = "not yet" if not self.passed else "passing so far" if self.later else "full marks"
         head = f"[{self.part}] {self.title}: {_num(self.points)}/{_num(self.max_points)} ({verdict})"
-        return "\n".join([head] + [f"  {line}" for line in self.feedback])
+        lines = [head] + [f"  {line}" for line in self.feedback]
+        if self.later and self.coverage():
+            lines.append(f"  {self.coverage()}")
+        return "\n".join(lines)
 
     def assert_full_marks(self) -> None:
-        """Raise AssertionError with the feedback unless every aspect judged passed (a visible test cell)."""
+        """Raise AssertionError with the feedback unless every aspect judged passed (a visible test cell); when they
+        all pass, say so, and say what is left for grading."""
         if not self.passed:
             raise AssertionError(self.report())
+        print(self.report())
 
     def score(self) -> float:
         """Print the feedback and return the points as a plain float (nbgrader's partial-credit convention)."""
@@ -81,6 +115,10 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _aspects(count: int) -> str:
+    return f"{count} aspect{'' if count == 1 else 's'}"
+
+
 class Marker:
     """Collects the aspects of one part as a check judges them."""
 
@@ -91,24 +129,36 @@ class Marker:
         self.judged = 0.0
         self.feedback: list[str] = []
         self.complete = True
+        self.checked = 0
+        self.failing = 0
+        self.later: list[str] = []
 
     def aspect(self, points: float, ok: bool, good: str, bad: str, *, hidden: bool = False,
-               needs: bool = True) -> bool:
+               needs: bool = True, about: str = "") -> bool:
         """Judge one aspect worth ``points``; aspects marked ``hidden`` count only in hidden tests.
 
         ``needs`` is False when the aspect only means something once an earlier one passes: "nothing more than X"
         earns nothing for a badge that grants nothing at all.
+
+        A hidden aspect needs ``about``: what kind of thing it looks at, in words a learner may read before grading
+        ("who else may assume the role"), never its expectation. Outside hidden tests it is recorded by that alone.
         """
+        if hidden and not about:
+            raise TypeError(f"{self.part.id}: a hidden aspect needs about=, the public description of what it looks at")
         if hidden and not self.hidden:
+            self.later.append(about)
             return ok
         self.judged += points
+        self.checked += 1
         if not needs:
+            self.failing += 1
             self.feedback.append(f"{FAIL} {good.rstrip('.')}: judged once the aspect above passes")
             return False
         if ok:
             self.points += points
             self.feedback.append(f"{PASS} {good}")
         else:
+            self.failing += 1
             self.feedback.append(f"{FAIL} {bad}")
         return ok
 
@@ -116,7 +166,8 @@ class Marker:
         max_points = self.part.points if self.hidden else self.judged
         if not self.complete:
             max_points = self.part.points if self.hidden else max(self.judged, 1.0)
-        return Result(self.part.id, self.part.title, round(self.points, 4), max_points, self.feedback, self.complete)
+        return Result(self.part.id, self.part.title, round(self.points, 4), max_points, self.feedback, self.complete,
+                      self.checked, self.failing, self.later)
 
 
 @dataclass

@@ -28,7 +28,7 @@ def instance_profile_holds_role(m, profile_name="DeliveryVanProfile", role_name=
                      "(the profile is the badge holder; the role is the badge)")
     m.aspect(1, may_assume("ec2.amazonaws.com", role_name).allowed, f"{role_name} trusts ec2.amazonaws.com",
              f"{role_name} does not trust ec2.amazonaws.com, so an instance holding the profile gets no credentials",
-             hidden=True, needs=first)
+             hidden=True, needs=first, about="who may assume the role in the profile")
 
 
 @part("badges-2", A, "A van on the road wearing its badge (an instance with the profile)", 2,
@@ -44,7 +44,8 @@ def instance_wears_badge(m, profile_name="DeliveryVanProfile", role_name="Delive
     arn = caller_on_instance(instances[0])
     m.aspect(1, f":assumed-role/{role_name}/" in arn,
              f"code on {instances[0]} is {arn}: it wears {role_name}",
-             f"code on {instances[0]} asked STS who it is and got: {arn}", hidden=True)
+             f"code on {instances[0]} asked STS who it is and got: {arn}", hidden=True,
+             about="who code on the instance is, by its credentials")
 
 
 @part("badges-3", A, "The parcel scanner's own badge (a task role)", 2,
@@ -65,4 +66,4 @@ def task_role(m, family="parcel-scanner", role_name="ParcelScannerTaskRole"):
     m.aspect(1, trusted and reads, f"{role_name} trusts ecs-tasks.amazonaws.com and may read parcels",
              f"{role_name} " + ("does not trust ecs-tasks.amazonaws.com, so the task gets no credentials"
                                 if not trusted else "may not read parcels (s3:GetObject on arn:aws:s3:::parcels/*)"),
-             hidden=True, needs=first)
+             hidden=True, needs=first, about="who may assume the task role, and what it may do")

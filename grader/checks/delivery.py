@@ -41,7 +41,8 @@ def least_privilege(m, role_name="CourierRole"):
              if role_may(role_name, a, "*").allowed]
     m.aspect(1, not admin, "it grants nothing outside S3",
              f"the badge grants {', '.join(admin)}: a courier who can {'create and pass roles' if admin[0].startswith('iam') else 'launch instances'} "
-             "can give themselves any badge" if admin else "", hidden=True, needs=first)
+             "can give themselves any badge" if admin else "", hidden=True, needs=first,
+             about="what the badge allows outside S3")
 
 
 @part("delivery-2", A, "Never the charging station (an explicit Deny beats a broad Allow)", 2,
@@ -62,7 +63,7 @@ def charging_station(m, role_name="NightCourierRole"):
              "the rest of the community is no longer readable: the Deny must cover the charging station only, "
              "and the broad Allow must stay" if not rest else
              "s3:PutObject on the charging station still passes: deny every action there (s3:*)", hidden=True,
-             needs=first)
+             needs=first, about="what else the night courier may and may not do")
 
 
 @part("delivery-3", A, "Designated parking only (a Condition)", 2,
@@ -79,7 +80,7 @@ def parking_only(m, role_name="CourierRole"):
     m.aspect(1, not porch and not everything, "it may not list porches or the whole bucket",
              "the courier may list " + ("the whole bucket" if everything else "the porches") +
              ": without a Condition on s3:prefix, ListBucket shows every parcel in the community", hidden=True,
-             needs=first)
+             needs=first, about="what else the courier may list")
 
 
 @part("delivery-4", A, "Debugging a refused pickup: fix the right policy", 3,
@@ -96,10 +97,12 @@ def debug_dispatch(m, role_name="DispatchRole"):
     ) if role_may(role_name, action, resource).allowed]
     m.aspect(1, not wider, "the fix gives the dispatcher nothing more than reading manifests",
              f"the dispatcher may now also {' and '.join(wider)}: the refusal was about one Resource, so the fix "
-             "is one Resource, not a broader grant", hidden=True, needs=first)
+             "is one Resource, not a broader grant", hidden=True, needs=first,
+             about="what else the dispatcher may do")
     policy = bucket_policy("manifests") or {}
     opened = role_may("CourierRole", "s3:GetObject", s3("manifests/today/route.json")).allowed
     m.aspect(1, not opened and not policy.get("Statement"),
              "the manifests bucket is still closed to everyone else",
              "the manifests bucket now lets other badges read it: the refusal came from DispatchRole's own "
-             "policy, so the bucket policy was the wrong one to change", hidden=True, needs=first)
+             "policy, so the bucket policy was the wrong one to change", hidden=True, needs=first,
+             about="who else may read the manifests")

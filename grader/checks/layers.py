@@ -37,7 +37,8 @@ def instance_layer(m, role_name=HOST):
     leaks = role_may(role_name, "s3:GetObject", PARCEL).allowed
     m.aspect(1, not leaks, "the instance role cannot read parcels: only the task that needs them can",
              "the instance role now allows s3:GetObject on the parcels bucket, so every task on this host can read "
-             "it: put the application's permission on the task role", hidden=True, needs=first)
+             "it: put the application's permission on the task role", hidden=True, needs=first,
+             about="what else the instance role allows")
 
 
 @part("two-layers-2", A, "The task layer: the application's badge", 2,
@@ -54,7 +55,8 @@ def task_layer(m, role_name=APP):
     ec2 = may_assume("ec2.amazonaws.com", role_name).allowed
     m.aspect(1, not agent and not ec2, "the task role has nothing of the agent's and no instance can wear it",
              f"the task role {'also allows ' + ', '.join(agent) if agent else 'is trusted by ec2.amazonaws.com'}: "
-             "the agent's permissions belong on the instance layer", hidden=True, needs=first)
+             "the agent's permissions belong on the instance layer", hidden=True, needs=first,
+             about="what else the task role allows, and who else may assume it")
 
 
 @part("two-layers-3", A, "The host: an instance with the profile, joined to the cluster", 3,
@@ -77,7 +79,8 @@ def host(m, profile_name=PROFILE, role_name=HOST):
              needs=first)
     arn = caller_on_instance(instances[0]) if instances else ""
     m.aspect(1, f":assumed-role/{role_name}/" in arn, f"code on the host is {arn}",
-             f"code on the host asked STS who it is and got: {arn}", hidden=True, needs=first)
+             f"code on the host asked STS who it is and got: {arn}", hidden=True, needs=first,
+             about="who code on the host is, by its credentials")
 
 
 @part("two-layers-4", A, "The application: a task with its own badge, and only it reads parcels", 3,
@@ -111,4 +114,4 @@ def application(m, family=FAMILY, role_name=APP):
     m.aspect(1, bool(hosts) and not host_reads, "the host itself cannot read parcels: the permission is on the task "
              "layer only", "the host could read parcels/porch/box-1.txt with the instance role's credentials, so "
              "every task on this host can read it" if hosts else "there is no host running the task",
-             hidden=True, needs=first and task_reads)
+             hidden=True, needs=first and task_reads, about="what the host itself may read")

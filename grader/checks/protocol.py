@@ -30,7 +30,8 @@ def ec2_only(m, role_name="DeliveryRole"):
     extra = _who_else(role_name, (EC2,))
     m.aspect(1, not extra, "no other service may assume it",
              f"{', '.join(extra)} may assume {role_name} too: a trust policy lists only who needs the badge "
-             "(a task running anywhere could now wear a delivery van's badge)", hidden=True, needs=first)
+             "(a task running anywhere could now wear a delivery van's badge)", hidden=True, needs=first,
+             about="who else may assume the role")
 
 
 @part("protocol-2", A, "A badge for the parcel scanner's tasks (ECS tasks only)", 2,
@@ -49,7 +50,8 @@ def tasks_only(m, role_name="ParcelTaskRole"):
     m.aspect(1, not ec2 and not _who_else(role_name, (TASKS,)),
              "no instance and no other service may assume it",
              f"{'ec2.amazonaws.com' if ec2 else ', '.join(_who_else(role_name, (TASKS,)))} may assume {role_name} "
-             "too: the task's badge would then be worn by the host and every task on it", hidden=True, needs=first)
+             "too: the task's badge would then be worn by the host and every task on it", hidden=True, needs=first,
+             about="who else may assume the role")
 
 
 @part("protocol-3", A, "One badge, two kinds of courier (several services)", 2,
@@ -63,7 +65,8 @@ def several_services(m, role_name="SharedCourierRole"):
              "must be trusted (one statement with a list of services, or one statement each)")
     extra = _who_else(role_name, (EC2, LAMBDA))
     m.aspect(1, not extra, "nobody else may assume it",
-             f"{', '.join(extra)} may assume {role_name} too, and it was not asked for", hidden=True, needs=first)
+             f"{', '.join(extra)} may assume {role_name} too, and it was not asked for", hidden=True, needs=first,
+             about="who else may assume the role")
 
 
 @part("protocol-4", A, "Everyone in the community except Mallory (a Deny in the trust policy)", 2,
@@ -83,4 +86,4 @@ def deny_mallory(m, role_name="VisitorRole"):
         bad = ("mallory is refused, but only because nothing allows her (implicit deny): the exercise asks for an "
                "explicit Deny, which still holds if someone later trusts the whole account")
     m.aspect(1, verdict.explicit_deny, "mallory is refused by an explicit Deny in the trust policy", bad, hidden=True,
-             needs=first)
+             needs=first, about="how mallory is kept out")

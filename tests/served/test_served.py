@@ -41,7 +41,7 @@ except ClientError as error:
     out["why"] = str(grader.why(error))
     out["why-module"] = str(why(error))
 from grader.selfcheck import check
-out["check"] = check("protocol-1").passed
+out["check"] = check("protocol-1").verdict
 from botocore.awsrequest import AWSRequest
 import botocore.httpsession
 for url in ("http://motoapi.amazonaws.com/moto-api/reset", "http://example.com/",
@@ -89,8 +89,9 @@ def test_a_kernel_builds_in_the_servers_account_and_reaches_nothing_else(served_
     # The explanation of the refusal comes from the gatehouse that made it, the worker's.
     assert out["why"].startswith("AWS says: AccessDenied: ") and out["why-module"] == out["why"]
     assert "for iam:ListRoles" in out["why"] and "Missing Allow" in out["why"]
-    # A learner's self-check still answers in their own kernel, reading the account through the API.
-    assert out["check"] is True
+    # A learner's self-check still answers in their own kernel, reading the account through the API: what it checks
+    # passes, and it leaves the hidden aspect to grading.
+    assert out["check"] == "NOT YET CONFIRMED"
     # moto's own API (reset, state dump) and every address that is not an AWS API are refused.
     # So is a service outside the course, which moto would serve in the grader's process (Lambda runs containers).
     assert set(out[u] for u in ("http://motoapi.amazonaws.com/moto-api/reset", "http://example.com/",
