@@ -79,6 +79,7 @@ def prepare() -> None:
 def start(seed: int = DEFAULT_SEED) -> LocalAccount:
     """Start the account (or, if one runs with this seed, reset it to a fresh state) and return it."""
     browser.describe_missing_service = describe_missing_model
+    show_errors_plainly()  # on a reset too: the shell may be new since the account started (a test's, say)
     with engine.lock:
         front_door.install()
         running = account.running()
@@ -89,5 +90,4 @@ def start(seed: int = DEFAULT_SEED) -> LocalAccount:
         box = LocalAccount(seed=seed)
         box._open()
         account.enter(box)
-    show_errors_plainly()
     return box
