@@ -52,6 +52,15 @@ except ImportError as missing:
 """
 
 
+# Said in every assignment's introduction, after how to check a part as you go.
+AS_YOU_GO = """
+        A check says PASS only when it has checked everything the part is graded on. Most parts have more that is
+        checked only at grading: then it says NOT YET CONFIRMED, how much it checked, and what kind of thing grading
+        also looks at. Each cell builds on the account as the cells above left it: to start over, run the notebook again
+        from the setup cell, which starts a fresh account.
+"""
+
+
 class Notebook:
     """The cells of one assignment, in order."""
 

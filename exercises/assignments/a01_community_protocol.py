@@ -1,6 +1,6 @@
 """01-community-protocol: trust policies, the gatehouse's list of who may wear each badge."""
 
-from notebooks import Notebook
+from notebooks import AS_YOU_GO, Notebook
 
 TRUST_HELP = """
         A trust policy is a JSON document. One statement that lets a service wear the badge looks like this:
@@ -26,7 +26,7 @@ def notebook() -> Notebook:
 
         Run the next cell first: it starts your own sandbox account and sets up two residents, `courier` and `mallory`.
         You can check any part as you go with `from grader.selfcheck import check; check("protocol-1")`.
-    """)
+    """ + AS_YOU_GO)
     nb.code("setup", """
         import json
         from grader import sandbox

@@ -1,6 +1,6 @@
 """02-delivery-rules: permissions policies, and reading a refusal to fix the right one."""
 
-from notebooks import Notebook
+from notebooks import AS_YOU_GO, Notebook
 
 
 def notebook() -> Notebook:
@@ -14,7 +14,7 @@ def notebook() -> Notebook:
 
         Run the next cell first: it starts your sandbox and builds the community (buckets, parcels and badges).
         Check a part as you go with `from grader.selfcheck import check; check("delivery-1")`.
-    """)
+    """ + AS_YOU_GO)
     nb.code("setup", """
         import json
         import boto3

@@ -1,6 +1,6 @@
 """03-badges: a role in an instance profile, an instance that wears it, and a task role."""
 
-from notebooks import Notebook
+from notebooks import AS_YOU_GO, Notebook
 
 
 def notebook() -> Notebook:
@@ -13,7 +13,7 @@ def notebook() -> Notebook:
         own badge, the **task role**, named in its task definition.
 
         Run the next cell first. Check a part as you go with `from grader.selfcheck import check; check("badges-1")`.
-    """)
+    """ + AS_YOU_GO)
     nb.code("setup", """
         import json
         import grader

@@ -1,6 +1,6 @@
 """04-two-layers-capstone: ECS on EC2 from scratch, each permission on the right layer."""
 
-from notebooks import Notebook
+from notebooks import AS_YOU_GO, Notebook
 
 
 def notebook() -> Notebook:
@@ -14,7 +14,7 @@ def notebook() -> Notebook:
         host may.
 
         Run the next cell first. The panel below it checks each part for you at any time.
-    """)
+    """ + AS_YOU_GO)
     nb.code("setup", """
         import json
         import grader
