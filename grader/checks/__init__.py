@@ -85,8 +85,11 @@ class Result:
                 f"({'; '.join(dict.fromkeys(self.later))}).")
 
     def report(self) -> str:
-        verdict = "not yet" if not self.passed else "passing so far" if self.later else "full marks"
-        head = f"[{self.part}] {self.title}: {_num(self.points)}/{_num(self.max_points)} ({verdict})"
+        if self.later:  # points out of what was checked here would read like a grade: the coverage line says it
+            head = f"[{self.part}] {self.title}: {'passing so far' if self.passed else 'not yet'}"
+        else:
+            verdict = "full marks" if self.passed else "not yet"
+            head = f"[{self.part}] {self.title}: {_num(self.points)}/{_num(self.max_points)} ({verdict})"
         lines = [head] + [f"  {line}" for line in self.feedback]
         if self.later and self.coverage():
             lines.append(f"  {self.coverage()}")
