@@ -79,10 +79,14 @@ class Result:
         else:
             state = "not passing yet" if self.checked == 1 else f"{self.failing} not passing yet"
         if not self.later:
-            return f"{'The' if total == 1 else 'All'} {_aspects(total)} checked here, {state}."
+            which = "Its one aspect is" if total == 1 else f"All {total} of its aspects are"
+            return f"{which} checked here: {state}."
+        about = "; ".join(dict.fromkeys(self.later))
+        if not self.checked:
+            which = "its one aspect is" if total == 1 else f"all {total} of its aspects are"
+            return f"Nothing of this part is checked here: {which} checked at grading ({about})."
         more = f"{len(self.later)} more {'is' if len(self.later) == 1 else 'are'} checked at grading"
-        return (f"{self.checked} of {_aspects(total)} checked here, {state}; {more} "
-                f"({'; '.join(dict.fromkeys(self.later))}).")
+        return f"{self.checked} of {_aspects(total)} checked here, {state}; {more} ({about})."
 
     def report(self) -> str:
         if self.later:  # points out of what was checked here would read like a grade: the coverage line says it
