@@ -25,7 +25,9 @@ from __future__ import annotations
 import functools
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
+
+from grader.checks import diagnoses
 
 __all__ = ["Result", "Part", "Missing", "PARTS", "ASSIGNMENTS", "part", "parts_of", "find_part", "load_all"]
 
@@ -38,6 +40,7 @@ ASSIGNMENTS = {
 """Assignment name to the module of ``grader.checks`` that judges it."""
 
 PASS, FAIL = "✓", "✗"
+DECISIONS_KEPT = 6  # per failed aspect: enough to see which statement decided, not every question asked
 
 
 class Missing(Exception):
@@ -57,6 +60,7 @@ class Result:
     checked: int = 0  # aspects judged here
     failing: int = 0  # of those, the ones that did not pass
     later: list = field(default_factory=list)  # public descriptions of the aspects left for grading
+    findings: list = field(default_factory=list, repr=False)  # a diagnoses.Finding per failed aspect
 
     @property
     def passed(self) -> bool:
@@ -129,9 +133,10 @@ def _aspects(count: int) -> str:
 class Marker:
     """Collects the aspects of one part as a check judges them."""
 
-    def __init__(self, part: "Part", hidden: bool):
+    def __init__(self, part: "Part", hidden: bool, arguments: tuple = ()):
         self.part = part
         self.hidden = hidden
+        self.arguments = arguments
         self.points = 0.0
         self.judged = 0.0
         self.feedback: list[str] = []
@@ -139,9 +144,11 @@ class Marker:
         self.checked = 0
         self.failing = 0
         self.later: list[str] = []
+        self.findings: list = []
+        self._count = 0
 
     def aspect(self, points: float, ok: bool, good: str, bad: str, *, hidden: bool = False,
-               needs: bool = True, about: str = "") -> bool:
+               needs: bool = True, about: str = "", mistake: Optional[str] = None) -> bool:
         """Judge one aspect worth ``points``; aspects marked ``hidden`` count only in hidden tests.
 
         ``needs`` is False when the aspect only means something once an earlier one passes: "nothing more than X"
@@ -149,9 +156,13 @@ class Marker:
 
         A hidden aspect needs ``about``: what kind of thing it looks at, in words a learner may read before grading
         ("who else may assume the role"), never its expectation. Outside hidden tests it is recorded by that alone.
+        ``mistake`` names the kind of mistake a failure is, for grouping a class's failures
+        (``grader.checks.diagnoses``); without it the diagnosis itself is used.
         """
         if hidden and not about:
             raise TypeError(f"{self.part.id}: a hidden aspect needs about=, the public description of what it looks at")
+        self._count += 1
+        decisions = diagnoses.take_decisions()
         if hidden and not self.hidden:
             self.later.append(about)
             return ok
@@ -167,14 +178,27 @@ class Marker:
         else:
             self.failing += 1
             self.feedback.append(f"{FAIL} {bad}")
+            self.found(f"{self.part.id}#{self._count}", mistake or diagnoses.kind_of(bad, self.arguments), bad,
+                       hidden, decisions)
         return ok
+
+    def found(self, aspect: str, kind: str, diagnosis: str, hidden: bool = False, decisions: tuple = ()) -> None:
+        """Keep a failed aspect as data; gathering it never changes the grade."""
+        from grader.checks._account import stored_statement
+
+        try:
+            self.findings.append(diagnoses.Finding(self.part.id, aspect, diagnoses.key_of(aspect, kind), kind,
+                                                   diagnosis, hidden, list(decisions)[:DECISIONS_KEPT],
+                                                   diagnoses.statements_of(list(decisions), stored_statement)))
+        except Exception:
+            pass
 
     def result(self) -> Result:
         max_points = self.part.points if self.hidden else self.judged
         if not self.complete:
             max_points = self.part.points if self.hidden else max(self.judged, 1.0)
         return Result(self.part.id, self.part.title, round(self.points, 4), max_points, self.feedback, self.complete,
-                      self.checked, self.failing, self.later)
+                      self.checked, self.failing, self.later, self.findings)
 
 
 @dataclass
@@ -202,13 +226,17 @@ def part(id: str, assignment: str, title: str, points: float, hint: str, default
     def wrap(fn: Callable[..., None]) -> Callable[..., Result]:
         @functools.wraps(fn)
         def run(*args: Any, hidden: bool = False, **kwargs: Any) -> Result:
-            marker = Marker(PARTS[id], hidden)
-            try:
-                fn(marker, *args, **kwargs)
-            except Missing as missing:
-                marker.complete = False
-                marker.feedback.append(f"{FAIL} {missing}")
-            return marker.result()
+            marker = Marker(PARTS[id], hidden, args + tuple(kwargs.values()) + tuple(PARTS[id].defaults))
+            with diagnoses.watching():
+                try:
+                    fn(marker, *args, **kwargs)
+                except Missing as missing:
+                    marker.complete = False
+                    marker.feedback.append(f"{FAIL} {missing}")
+                    marker.found(f"{id}#missing", diagnoses.MISSING, str(missing))
+            result = marker.result()
+            diagnoses.keep(result)
+            return result
 
         PARTS[id] = Part(id, assignment, title, points, hint, run, tuple(defaults))
         return run

@@ -9,6 +9,7 @@ same documents, read through boto3.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Optional
 from urllib.parse import unquote
 
@@ -97,6 +98,26 @@ def user_policies(name: str) -> list[tuple[str, dict]]:
     return _policies_of("user", name)
 
 
+_TRUST = re.compile(r"^trust policy of role (?P<role>[\w+=,.@-]+)$")
+_INLINE = re.compile(r"^inline policy '(?P<policy>[^']+)' on role (?P<role>[\w+=,.@-]+)$")
+
+
+def stored_statement(policy: str, index: int) -> Optional[dict]:
+    """Statement ``index`` of the policy the gatehouse names ``policy`` ("trust policy of role R", "inline policy 'p'
+    on role R"), as the account stores it; None for any other policy (an AWS-managed one is not a learner's)."""
+    trust, inline = _TRUST.match(policy), _INLINE.match(policy)
+    if trust:
+        document = trust_policy(trust.group("role"))
+    elif inline:
+        document = _document(client("iam").get_role_policy(RoleName=inline.group("role"),
+                                                           PolicyName=inline.group("policy"))["PolicyDocument"])
+    else:
+        return None
+    listed = document.get("Statement")
+    listed = listed if isinstance(listed, list) else [listed]
+    return listed[index] if 0 <= index < len(listed) else None
+
+
 def managed_policy_document(arn: str) -> dict:
     iam = client("iam")
     version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
@@ -159,10 +180,14 @@ def verdict(principal: str, action: str, resource: str, context: Optional[dict] 
     """
     from grader import gatehouse
 
+    from grader.checks.diagnoses import note_decision
+
     try:
         answer = gatehouse.decide(principal, action, resource, context)
     except ValueError as error:  # no such user, role or session
+        note_decision(principal, action, resource, Verdict("implicit-deny", str(error)))
         return Verdict("implicit-deny", str(error))
+    note_decision(principal, action, resource, answer)  # for the class report: which statement decided, and why
     return Verdict(answer.outcome, str(answer.reason))
 
 

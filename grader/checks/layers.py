@@ -38,7 +38,7 @@ def instance_layer(m, role_name=HOST):
     m.aspect(1, not leaks, "the instance role cannot read parcels: only the task that needs them can",
              "the instance role now allows s3:GetObject on the parcels bucket, so every task on this host can read "
              "it: put the application's permission on the task role", hidden=True, needs=first,
-             about="what else the instance role allows")
+             about="what else the instance role allows", mistake="instance-role-reads-parcels")
 
 
 @part("two-layers-2", A, "The task layer: the application's badge", 2,

@@ -18,6 +18,11 @@ def _who_else(role_name: str, allowed: tuple) -> list[str]:
     return [s for s in OTHERS + (EC2,) if s not in allowed and may_assume(s, role_name).allowed]
 
 
+def _also(extra) -> str:
+    """The kind of mistake "trusted more than asked": which services, whatever the role is called."""
+    return "also-trusts:" + "+".join(sorted(extra))
+
+
 @part("protocol-1", A, "A badge only delivery vans may wear (EC2 only)", 2,
       "The trust policy needs one statement: Effect Allow, Principal {'Service': 'ec2.amazonaws.com'}, "
       "Action sts:AssumeRole.", defaults=("DeliveryRole",))
@@ -26,12 +31,12 @@ def ec2_only(m, role_name="DeliveryRole"):
     first = m.aspect(1, may_assume(EC2, role_name).allowed,
              f"ec2.amazonaws.com may assume {role_name}: an instance can wear this badge",
              f"ec2.amazonaws.com may not assume {role_name}: the trust policy must name the service "
-             "ec2.amazonaws.com as Principal, with Action sts:AssumeRole")
+             "ec2.amazonaws.com as Principal, with Action sts:AssumeRole", mistake="ec2-not-trusted")
     extra = _who_else(role_name, (EC2,))
     m.aspect(1, not extra, "no other service may assume it",
              f"{', '.join(extra)} may assume {role_name} too: a trust policy lists only who needs the badge "
              "(a task running anywhere could now wear a delivery van's badge)", hidden=True, needs=first,
-             about="who else may assume the role")
+             about="who else may assume the role", mistake=_also(extra))
 
 
 @part("protocol-2", A, "A badge for the parcel scanner's tasks (ECS tasks only)", 2,
@@ -43,15 +48,19 @@ def tasks_only(m, role_name="ParcelTaskRole"):
     if not ok and may_assume(ECS, role_name).allowed:
         bad = (f"{role_name} trusts ecs.amazonaws.com, which is the ECS service itself; tasks assume their role as "
                "ecs-tasks.amazonaws.com")
+        mistake = "trusts-ecs.amazonaws.com-instead-of-ecs-tasks.amazonaws.com"
     else:
         bad = f"ecs-tasks.amazonaws.com may not assume {role_name}: name it as the Service principal"
-    first = m.aspect(1, ok, f"ecs-tasks.amazonaws.com may assume {role_name}: a task can wear this badge", bad)
+        mistake = "ecs-tasks-not-trusted"
+    first = m.aspect(1, ok, f"ecs-tasks.amazonaws.com may assume {role_name}: a task can wear this badge", bad,
+                     mistake=mistake)
     ec2 = may_assume(EC2, role_name).allowed
     m.aspect(1, not ec2 and not _who_else(role_name, (TASKS,)),
              "no instance and no other service may assume it",
              f"{'ec2.amazonaws.com' if ec2 else ', '.join(_who_else(role_name, (TASKS,)))} may assume {role_name} "
              "too: the task's badge would then be worn by the host and every task on it", hidden=True, needs=first,
-             about="who else may assume the role")
+             about="who else may assume the role",
+             mistake=_also((EC2,) if ec2 else _who_else(role_name, (TASKS,))))
 
 
 @part("protocol-3", A, "One badge, two kinds of courier (several services)", 2,
@@ -62,11 +71,12 @@ def several_services(m, role_name="SharedCourierRole"):
     ec2, lam = may_assume(EC2, role_name).allowed, may_assume(LAMBDA, role_name).allowed
     first = m.aspect(1, ec2 and lam, f"both ec2.amazonaws.com and lambda.amazonaws.com may assume {role_name}",
              f"{'lambda.amazonaws.com' if ec2 else 'ec2.amazonaws.com'} may not assume {role_name}: both services "
-             "must be trusted (one statement with a list of services, or one statement each)")
+             "must be trusted (one statement with a list of services, or one statement each)",
+             mistake="not-trusted:" + "+".join(s for s, ok in ((EC2, ec2), (LAMBDA, lam)) if not ok))
     extra = _who_else(role_name, (EC2, LAMBDA))
     m.aspect(1, not extra, "nobody else may assume it",
              f"{', '.join(extra)} may assume {role_name} too, and it was not asked for", hidden=True, needs=first,
-             about="who else may assume the role")
+             about="who else may assume the role", mistake=_also(extra))
 
 
 @part("protocol-4", A, "Everyone in the community except Mallory (a Deny in the trust policy)", 2,
@@ -78,7 +88,7 @@ def deny_mallory(m, role_name="VisitorRole"):
     mallory = f"arn:aws:iam::{ACCOUNT}:user/mallory"
     first = m.aspect(1, may_assume(courier, role_name).allowed, f"the user courier may assume {role_name}",
              f"the user courier may not assume {role_name}: the trust policy must allow the account "
-             f"(arn:aws:iam::{ACCOUNT}:root) or the courier")
+             f"(arn:aws:iam::{ACCOUNT}:root) or the courier", mistake="account-not-trusted")
     verdict = may_assume(mallory, role_name)
     if verdict.allowed:
         bad = f"the user mallory may still assume {role_name}: add a Deny statement naming her ARN"
@@ -86,4 +96,5 @@ def deny_mallory(m, role_name="VisitorRole"):
         bad = ("mallory is refused, but only because nothing allows her (implicit deny): the exercise asks for an "
                "explicit Deny, which still holds if someone later trusts the whole account")
     m.aspect(1, verdict.explicit_deny, "mallory is refused by an explicit Deny in the trust policy", bad, hidden=True,
-             needs=first, about="how mallory is kept out")
+             needs=first, about="how mallory is kept out",
+             mistake="mallory-allowed" if verdict.allowed else "mallory-refused-by-implicit-deny-only")
