@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.checks import Result, find_part, parts_of
+from grader.checks import Result, find_part, parts_of, record
+from grader.checks.record import mistakes
 
-__all__ = ["check", "panel", "Answer"]
+__all__ = ["check", "panel", "Answer", "mistakes"]
 
 
 @dataclass
@@ -60,6 +61,7 @@ def check(id: str) -> Answer:
         result = part.run(hidden=False)
     except Exception as error:  # a sandbox that is not running, say: the learner should read why, not a traceback
         result = Result(part.id, part.title, 0, part.points, [f"✗ The check could not run: {error}"], False)
+    record.remember(part, result)  # the learner's own record, on this machine: mistakes() lists what recurs
     return Answer(part.id, result.confirmed, result, part.hint)
 
 

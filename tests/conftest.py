@@ -7,12 +7,23 @@ two modules anywhere under ``tests/`` may not share a file name; this file says 
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).resolve().parent
+
+# A learner's self-checks keep a record in their data folder (grader.checks.record): the tests', and those of the
+# kernels they start, go to a folder of this run's own, never the home folder of whoever runs them.
+if not os.environ.get("GATED_COMMUNITY_PRACTICE"):
+    _practice = tempfile.mkdtemp(prefix="gated-practice-")
+    atexit.register(shutil.rmtree, _practice, True)
+    os.environ["GATED_COMMUNITY_PRACTICE"] = os.path.join(_practice, "practice.jsonl")
 
 # Golden files are what the pipeline is compared with, not tests: nbval does not run their notebooks.
 collect_ignore_glob = ["*/golden/*"]
