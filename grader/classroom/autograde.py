@@ -226,6 +226,7 @@ class WorkerHandle:
         env.pop("GATED_COMMUNITY_COURSE", None)
         env.pop(ACCOUNT_VARIABLE, None)  # the worker holds the account; it never connects to one
         self.log_path = log_path
+        self.findings: dict = {}  # what the last submission's checks found, per test cell (the class report's)
         self._log = open(log_path, "ab")
         prefix = ([shutil.which("unshare") or "unshare", "--mount", "--propagation", "private", "--"]
                   if own_mounts else [])
@@ -241,6 +242,7 @@ class WorkerHandle:
         """
         job = {"workdir": str(work), "assignment": assignment, "student": student, "cell_timeout": cell_timeout,
                "max_chars": max_chars, **(wall or {})}
+        self.findings = {}
         try:
             outcome = self.child.ask(job, notebook_timeout)
         except TimedOut:
@@ -255,6 +257,7 @@ class WorkerHandle:
             self.close(kill=True)
             return problem, {}
         notebooks = {str(k): str(v) for k, v in dict(outcome.get("notebooks") or {}).items()}
+        self.findings = dict(outcome.get("findings") or {}) if outcome.get("success") else {}
         if outcome.get("success"):
             return None, notebooks
         return _explain_failure(f"{outcome.get('log', '')}{outcome.get('error', '')}"), {}
@@ -402,6 +405,18 @@ def _last_words(text: str, limit: int = 300) -> str:
     return (causes[-1] if causes else lines[-1] if lines else "no message")[:limit]
 
 
+def _record_diagnoses(course: Course, assignment: str, student: str, judged: dict, problem: Optional[str],
+                      repairs: list) -> None:
+    """What the checks found, for the class report (``grader.classroom.diagnoses``); never a reason to stop."""
+    from grader.classroom import diagnoses
+
+    try:
+        diagnoses.record_submission(course, assignment, student, judged, problem, len(repairs))
+    except Exception as error:  # the grade is recorded; only the report misses this submission
+        print(f"autograde: the diagnoses of one submission could not be recorded ({type(error).__name__}: "
+              f"{printable(str(error))[:200]}); its grade is recorded all the same", file=sys.stderr)
+
+
 def _scores(course: Course, assignment: str, student: str) -> tuple[float, float]:
     with course.gradebook() as gb:
         submission = gb.find_submission(assignment, student)
@@ -479,7 +494,7 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
         local = threading.local()
         workers: list[WorkerHandle] = []
 
-        def run(student: str) -> tuple[str, Optional[str], dict, float]:
+        def run(student: str) -> tuple[str, Optional[str], dict, float, dict]:
             begun = time.perf_counter()
             worker = getattr(local, "worker", None)
             if worker is None or not worker.alive:
@@ -492,21 +507,23 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
                                               max_chars, wall)
             if problem:  # a worker killed mid-notebook leaves its kernel's processes to us
                 kill_processes_of(uids[student])
-            return student, problem, notebooks, time.perf_counter() - begun
+            return student, problem, notebooks, time.perf_counter() - begun, worker.findings
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(run, s): s for s in everyone}
             for future in as_completed(futures):
                 student = futures[future]
                 try:
-                    _, problem, notebooks, seconds = future.result()
+                    _, problem, notebooks, seconds, judged = future.result()
                 except Exception as error:  # the grading of one submission failed outside its worker
                     problem, notebooks, seconds = f"the grader failed while it ran this submission ({error})", {}, 0.0
+                    judged = {}
                 with record_lock:  # the gradebook is written by one submission at a time
                     problem = record(course, assignment, student, notebooks, problem)
                     score, max_score = _scores(course, assignment, student)
-                graded = Graded(student, score, max_score, seconds, problem,
-                                [] if problem else status.repairs(course, assignment, student))
+                    repairs = [] if problem else status.repairs(course, assignment, student)
+                    _record_diagnoses(course, assignment, student, judged if not problem else {}, problem, repairs)
+                graded = Graded(student, score, max_score, seconds, problem, repairs)
                 batch.graded.append(graded)
                 report(graded)
                 shutil.rmtree(works[student], ignore_errors=True)

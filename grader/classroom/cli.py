@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m grader.classroom",
         description="The course's grading pipeline, on nbgrader: release -> collect -> autograde -> feedback -> "
-                    "export.")
+                    "export; report says what the class misunderstood.")
     parser.add_argument("--course", metavar="DIR", help="the nbgrader course directory (default: exercises/)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="parts: a row per submission, a column per graded part (default); canvas: the file "
                              "Canvas's gradebook imports, a row per student on the roster")
     export.add_argument("--roster", help="the roster with the students' LMS ids (default: students.csv)")
+
+    report = sub.add_parser("report", help="what the class misunderstood: one HTML page per assignment, with figures")
+    report.add_argument("assignment", nargs="?")
+    report.add_argument("--all", action="store_true", help="every assignment of the course")
+    report.add_argument("--output", metavar="DIR", help="write the pages here (default: reports/ in the course)")
+    report.add_argument("--names", action="store_true", help="name the students (default: student 1..n)")
+    report.add_argument("--diagnoses", metavar="FILE", help="read this diagnoses file (one a platform's importer "
+                                                            "wrote, say) instead of the course's")
     return parser
 
 
@@ -137,6 +145,15 @@ def run(argv: Optional[list] = None) -> int:
                       format=args.format, roster=args.roster and Path(args.roster))
         if not args.output:
             sys.stdout.write(text)
+        return 0
+    if args.command == "report":
+        from grader.classroom.report import report
+
+        if args.diagnoses and args.all:
+            raise UserError("--diagnoses is one assignment's file: give that assignment, not --all.")
+        for page in report(course, _assignments(course, args), Path(args.output) if args.output else None,
+                           names=args.names, diagnoses=Path(args.diagnoses) if args.diagnoses else None):
+            print(f"{page.parent.name}: {page}")
         return 0
     raise AssertionError(args.command)
 

@@ -37,6 +37,7 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Integer, List, Unicode
 
+from grader.checks import diagnoses
 from grader.classroom.isolation import LIMITS, Wall
 
 
@@ -64,7 +65,12 @@ class WalledKernelManager(AsyncKernelManager):
 
 
 class Judge(Execute):
-    """nbgrader's Execute for answer cells; the grader's own judgement for test cells (see the module docstring)."""
+    """nbgrader's Execute for answer cells; the grader's own judgement for test cells (see the module docstring).
+
+    ``Judge.findings`` keeps, per test cell, what its checks found (``findings()``), for the class report.
+    """
+
+    findings: dict = {}
 
     walls = Unicode("", help="Folder under which each notebook's kernel gets a folder of its own.").tag(config=True)
     uid = Integer(-1, help="The kernel's own user, in the namespaces mode.").tag(config=True)
@@ -132,11 +138,22 @@ class Judge(Execute):
                 cell.outputs = [_error("NotTheReleasedTest", "this cell claims to be a test, but it is not one of "
                                        "the released tests: it was not run and scores nothing")]
             else:
-                with self._lock:
+                with self._lock, diagnoses.journal() as judged:
                     cell.outputs = run_test(released, self._count)
+                Judge.findings[cell.metadata["nbgrader"]["grade_id"]] = findings(judged)
             cell.execution_count = self._count
             return cell, resources
         return super().preprocess_cell(cell, resources, index)
+
+
+def findings(results: list) -> list:
+    """What a test cell's checks found, as data: per part, the last result judged (the hidden one when the visible
+    one passed) with its failed aspects (``grader.checks.diagnoses``). The grade stays the cell's output's."""
+    last: dict = {}
+    for result in results:
+        last[result.part] = result
+    return [{"part": r.part, "points": r.points, "max_points": r.max_points, "complete": r.complete,
+             "findings": [f.as_dict() for f in r.findings]} for r in last.values()]
 
 
 def _released_tests(resources: Any) -> dict:

@@ -9,8 +9,9 @@ folder. The learner's notebook runs in a kernel of its own behind a wall (``grad
 under ``walls``, the user ``uid``, the ``private`` folders covered), against the account this worker holds and
 serves; the test cells are run here, by the ``Judge`` (``grader.classroom.judge``), which also interrupts any
 answer cell that runs past the per-cell timeout. When the notebook is done every process the worker started is
-ended, then the worker answers on standard output with one line of JSON: the outcome, and the executed notebooks as
-the worker kept them in memory (``Record``); it then waits for the next job. The parent's pipes are on descriptors
+ended, then the worker answers on standard output with one line of JSON: the outcome, the executed notebooks as
+the worker kept them in memory (``Record``), and what each test cell's checks found (``Judge.findings``, for the
+class report); it then waits for the next job. The parent's pipes are on descriptors
 no kernel inherits.
 
 The worker lives for a whole batch because importing nbgrader costs more than grading a short notebook; nothing
@@ -73,9 +74,10 @@ def grade(workdir: Path, assignment: str, student: str, cell_timeout: int, max_c
         "Autograde.autograde_preprocessors": preprocessors + [LimitOutputSize, Record],
     })
     Record.kept = {}
+    Judge.findings = {}
     result = api.autograde(assignment, student, force=True, create=True)
     return {"success": bool(result.get("success")), "log": result.get("log", ""), "error": result.get("error", ""),
-            "notebooks": dict(Record.kept)}
+            "notebooks": dict(Record.kept), "findings": dict(Judge.findings)}
 
 
 def serve(jobs, answers) -> None:
