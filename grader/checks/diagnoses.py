@@ -154,29 +154,29 @@ def key_of(aspect: str, kind: str) -> str:
 def statements_of(decisions: list, stored: Callable[[str, int], Optional[dict]]) -> list:
     """The statements the decisions name, read back from the account: ``[{"policy", "index", "statement"}]``.
 
-    The statements that applied come first; where none did (an implicit deny), the Allow statements that did not
-    apply, since the mistake is in one of them. ``stored(policy, index)`` reads one statement from the account
-    (``grader.checks._account.stored_statement``), or None for a policy a learner does not write.
+    The statements that applied to any of the decisions; where none did (an implicit deny), the Allow statements
+    that did not apply, since the mistake is in one of them. ``stored(policy, index)`` reads one statement from the
+    account (``grader.checks._account.stored_statement``), or None for a policy a learner does not write.
     """
     import json
 
+    applied = [s for d in decisions for s in d.get("statements") or []]
+    named = applied or [s for d in decisions for s in d.get("not_applied") or []]
     out, seen = [], set()
-    for decision in decisions:
-        named = decision.get("statements") or decision.get("not_applied") or []
-        for s in named:
-            where = (s.get("policy"), s.get("index"))
-            if where in seen:
-                continue
-            seen.add(where)
-            try:
-                statement = stored(str(s.get("policy") or ""), int(s.get("index") or 0))
-            except Exception:  # the account changed, or the policy cannot be read: no example
-                continue
-            if statement is None:
-                continue
-            text = json.dumps(statement, sort_keys=True)
-            out.append({"policy": s.get("policy"), "index": s.get("index"),
-                        "statement": text if len(text) <= STATEMENT_CHARS else text[:STATEMENT_CHARS] + "…"})
-            if len(out) >= 3:
-                return out
+    for s in named:
+        where = (s.get("policy"), s.get("index"))
+        if where in seen:
+            continue
+        seen.add(where)
+        try:
+            statement = stored(str(s.get("policy") or ""), int(s.get("index") or 0))
+        except Exception:  # the account changed, or the policy cannot be read: no example
+            continue
+        if statement is None:
+            continue
+        text = json.dumps(statement)  # in the order the account keeps it: the learner's
+        out.append({"policy": s.get("policy"), "index": s.get("index"),
+                    "statement": text if len(text) <= STATEMENT_CHARS else text[:STATEMENT_CHARS] + "…"})
+        if len(out) >= 3:
+            break
     return out

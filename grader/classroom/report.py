@@ -63,6 +63,10 @@ class Group:
     def count(self) -> int:
         return len(self.students)
 
+    @property
+    def aspect_label(self) -> str:
+        return self.key.split(":", 1)[0]
+
 
 # -- the numbers ---------------------------------------------------------------------------------------------------
 
@@ -173,11 +177,11 @@ def _figures(record: ClassRecord, stats: list, groups: list, folder: Path) -> di
     fig.tight_layout()
     drawn["parts"] = fig
 
-    fig = Figure(figsize=(6.4, 0.6 + 0.35 * max(1, min(len(groups), 12))), dpi=100)
+    fig = Figure(figsize=(9.6, 1.0 + 0.35 * max(1, min(len(groups), 12))), dpi=100)
     ax = fig.add_subplot()
     shown = groups[:12]
     if shown:
-        ax.barh([f"{g.part}: {_short(g.kind)}" for g in shown], [g.count for g in shown], color="#c0504d")
+        ax.barh([f"{g.aspect_label}: {_short(g.kind)}" for g in shown], [g.count for g in shown], color="#c0504d")
         ax.invert_yaxis()
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("students")
@@ -209,7 +213,8 @@ body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; 
 h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f3f5f8; } td.n { text-align: right; white-space: nowrap; }
+th { background: #f3f5f8; } td.n, td.id { text-align: right; white-space: nowrap; } td.id { text-align: left; }
+.headline { font-size: 1.1rem; background: #fff6e5; border-left: 4px solid #e0a030; padding: 0.5rem 0.8rem; }
 pre { background: #f6f6f6; padding: 0.4rem; white-space: pre-wrap; word-break: break-word; margin: 0.2rem 0; }
 .muted { color: #666; font-size: 0.9rem; } img { max-width: 100%; }
 """
@@ -233,7 +238,7 @@ def page(record: ClassRecord, stats: list, groups: list, figures: dict, who: dic
 
     rows = []
     for s in stats:
-        rows.append(f"<tr><td>{_e(s.id)}</td><td>{_e(s.title)}</td><td class=n>{s.points:g}</td>"
+        rows.append(f"<tr><td class=id>{_e(s.id)}</td><td>{_e(s.title)}</td><td class=n>{s.points:g}</td>"
                     f"<td class=n>{_num(s.difficulty)}</td><td class=n>{_num(s.discrimination)}</td>"
                     f"<td class=n>{s.not_answered}</td><td class=n>{s.not_graded}</td><td class=n>{s.repaired}</td>"
                     "</tr>")
@@ -247,7 +252,7 @@ def page(record: ClassRecord, stats: list, groups: list, figures: dict, who: dic
             '<span class="muted">(no policy statement decided this aspect)</span>'
         names = (f'<div class="muted">{_e(", ".join(who.get(s, s) for s in g.students))}</div>'
                  if who.get("__names__") else "")
-        mis.append(f"<tr><td>{_e(g.part)}</td><td>{_e(g.diagnosis)}<div class=muted>{_e(g.key)}</div>{names}</td>"
+        mis.append(f"<tr><td class=id>{_e(g.part)}</td><td>{_e(g.diagnosis)}<div class=muted>{_e(g.key)}</div>{names}</td>"
                    f"<td class=n>{g.count} of {len(done)}</td><td class=n>{g.share:.0%}</td><td>{taught}</td>"
                    f"<td><div class=muted>{_e(who.get(example.get('student'), 'a student'))}:</div>{statements}"
                    "</td></tr>")
@@ -255,12 +260,17 @@ def page(record: ClassRecord, stats: list, groups: list, figures: dict, who: dic
         mis.append('<tr><td colspan=6 class="muted">No misconception recorded: every graded part that was answered '
                    "passed.</td></tr>")
     not_graded = len(record.submissions) - len(done)
+    headline = (f'<p class="headline">Most common misconception: {_e(groups[0].diagnosis)} '
+                f"(<b>{groups[0].count} of {len(done)}</b> students, part {_e(groups[0].part)}).</p>" if groups
+                else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>What the class misunderstood: {_e(record.assignment)}</title>
 <style>{STYLE}</style></head><body>
 <h1>What the class misunderstood: {_e(record.assignment)}</h1>
 <p class=muted>{len(record.submissions)} submission(s), {len(done)} graded{f", {not_graded} not graded" if not_graded
-    else ""}; graded by {_e(record.source)}. Students are anonymised.</p>
+    else ""}; graded by {_e(record.source)}. {"Students are named (--names)." if who.get("__names__") else
+    "Students are anonymised."}</p>
+{headline}
 <h2>Scores</h2>
 {image("scores", "score distribution")}
 <h2>Parts: difficulty and discrimination</h2>

@@ -197,8 +197,8 @@ PLANTED = {  # key -> the students who made that mistake
     "protocol-2#1:trusts-ecs.amazonaws.com-instead-of-ecs-tasks.amazonaws.com": ["ada", "ben", "cem"],
     "protocol-1#2:also-trusts:ecs-tasks.amazonaws.com": ["ada", "dot"],
     "protocol-3#1:not-trusted:lambda.amazonaws.com": ["cem", "eli"],
-    "protocol-4#3:mallory-refused-by-implicit-deny-only": ["ben", "eli"],
-    "protocol-4#3:mallory-allowed": ["dot", "fay"],
+    "protocol-4#2:mallory-refused-by-implicit-deny-only": ["ben", "eli"],
+    "protocol-4#2:mallory-allowed": ["dot", "fay"],
 }
 CLASS = {
     "ada": {"protocol-2-answer": ECS_NOT_TASKS[0], "protocol-1-answer": EC2_AND_TASKS[0]},
