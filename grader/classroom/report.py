@@ -228,7 +228,7 @@ def _num(value: Optional[float], digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def page(record: ClassRecord, stats: list, groups: list, figures: dict, who: dict) -> str:
+def page(record: ClassRecord, stats: list, groups: list, figures: dict, who: dict, named: bool = False) -> str:
     """The report as one HTML document: every figure inline, no script, every text from the record escaped."""
     done = graded(record)
 
@@ -251,8 +251,9 @@ def page(record: ClassRecord, stats: list, groups: list, figures: dict, who: dic
         statements = "".join(f"<pre>{_e(text)}</pre>" for text in example.get("statements") or []) or \
             '<span class="muted">(no policy statement decided this aspect)</span>'
         names = (f'<div class="muted">{_e(", ".join(who.get(s, s) for s in g.students))}</div>'
-                 if who.get("__names__") else "")
-        mis.append(f"<tr><td class=id>{_e(g.part)}</td><td>{_e(g.diagnosis)}<div class=muted>{_e(g.key)}</div>{names}</td>"
+                 if named else "")
+        mis.append(f"<tr><td class=id>{_e(g.part)}</td><td>{_e(g.diagnosis)}<div class=muted>{_e(g.key)}</div>"
+                   f"{names}</td>"
                    f"<td class=n>{g.count} of {len(done)}</td><td class=n>{g.share:.0%}</td><td>{taught}</td>"
                    f"<td><div class=muted>{_e(who.get(example.get('student'), 'a student'))}:</div>{statements}"
                    "</td></tr>")
@@ -268,7 +269,7 @@ def page(record: ClassRecord, stats: list, groups: list, figures: dict, who: dic
 <style>{STYLE}</style></head><body>
 <h1>What the class misunderstood: {_e(record.assignment)}</h1>
 <p class=muted>{len(record.submissions)} submission(s), {len(done)} graded{f", {not_graded} not graded" if not_graded
-    else ""}; graded by {_e(record.source)}. {"Students are named (--names)." if who.get("__names__") else
+    else ""}; graded by {_e(record.source)}. {"Students are named (--names)." if named else
     "Students are anonymised."}</p>
 {headline}
 <h2>Scores</h2>
@@ -295,7 +296,6 @@ def pseudonyms(record: ClassRecord, names: Optional[dict] = None) -> dict:
     who = {s.student: f"student {i}" for i, s in enumerate(sorted(record.submissions, key=lambda s: s.student), 1)}
     if names:
         who.update({k: v for k, v in names.items() if k in who})
-        who["__names__"] = "yes"
     return who
 
 
@@ -308,7 +308,7 @@ def write(record: ClassRecord, folder: Path, names: Optional[dict] = None) -> Pa
     stats, groups = part_stats(record), misconceptions(record)
     figures = _figures(record, stats, groups, folder)
     target = folder / "report.html"
-    target.write_text(page(record, stats, groups, figures, pseudonyms(record, names)), encoding="utf-8")
+    target.write_text(page(record, stats, groups, figures, pseudonyms(record, names), bool(names)), encoding="utf-8")
     return target
 
 

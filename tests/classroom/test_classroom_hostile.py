@@ -277,7 +277,9 @@ def test_no_process_outlives_the_batch(hostile):
 def test_the_course_and_the_engine_are_unchanged_but_for_the_gradebook(hostile):
     _requires_walls()
     course = hostile["course"]
-    assert _tree_digest(course.root, skip=("gradebook.db", "autograded", "feedback")) == hostile["course_before"]
+    # what grading writes: the gradebook, autograded/, feedback/ and the diagnoses the class report reads
+    assert _tree_digest(course.root, skip=("gradebook.db", "autograded", "feedback", "diagnoses")) == \
+        hostile["course_before"]
     assert _tree_digest(ROOT / "grader") == hostile["engine_before"]
     assert not (ROOT / "grader" / f"{MARKER}.py").exists()
     db = sqlite3.connect(course.root / "gradebook.db")
