@@ -168,6 +168,16 @@ def test_a_platforms_file_is_read_like_the_pipelines(course, tmp_path):
     assert "graded by gradescope" in (tmp_path / "out" / "report.html").read_text()
 
 
+def test_all_covers_the_course_and_says_which_assignments_are_not_graded_yet(tmp_path):
+    course = Course(copy_course(tmp_path / "exercises"))
+    recorded.save(recorded.path(course, PROTOCOL), _small_class())
+    done = _cli(course, "--all", "--output", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert f"{PROTOCOL}: {tmp_path / 'out' / PROTOCOL / 'report.html'}" in done.stdout
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert f'href="{PROTOCOL}/report.html"' in index and "04-two-layers-capstone: not graded yet" in index
+
+
 # -- a class with planted misconceptions, graded once -------------------------------------------------------------
 
 def _role(name: str, *statements: dict) -> str:
