@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
