@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--names", action="store_true", help="name the students (default: student 1..n)")
     report.add_argument("--diagnoses", metavar="FILE", help="read this diagnoses file (one a platform's importer "
                                                             "wrote, say) instead of the course's")
+
+    gradescope = sub.add_parser("gradescope", help="an assignment as a Gradescope autograder zip")
+    gradescope.add_argument("assignment")
+    gradescope.add_argument("--output", required=True, metavar="ZIP", help="write the autograder zip here")
     return parser
 
 
@@ -154,6 +158,12 @@ def run(argv: Optional[list] = None) -> int:
         for page in report(course, _assignments(course, args), Path(args.output) if args.output else None,
                            names=args.names, diagnoses=Path(args.diagnoses) if args.diagnoses else None):
             print(f"{page.parent.name}: {page}")
+        return 0
+    if args.command == "gradescope":
+        from grader.classroom.gradescope import build
+
+        print(f"{args.assignment}: Gradescope autograder written to {build(course, args.assignment, Path(args.output))}"
+              " (upload it as the assignment's autograder; its README.md says what it holds)")
         return 0
     raise AssertionError(args.command)
 
