@@ -364,8 +364,11 @@ rm -f "$RESULTS"
 # The solutions and hidden tests: only the grader's user may read them, and a walled kernel does not see them.
 chmod go-rwx "$SOURCE" 2>/dev/null || true
 export GATED_COMMUNITY_PRIVATE="$SOURCE${GATED_COMMUNITY_PRIVATE:+:$GATED_COMMUNITY_PRIVATE}"
-# The engine of this zip, whatever else the interpreter has installed.
-export PYTHONPATH="$SOURCE/engine${PYTHONPATH:+:$PYTHONPATH}"
+# The engine of this zip, whatever else the interpreter has installed, copied where a kernel may read it: the
+# source folder stays the grader's alone.
+ENGINE="$ROOT/engine"
+rm -rf "$ENGINE" && mkdir -p "$ENGINE" && cp -R "$SOURCE/engine/grader" "$ENGINE/" && chmod -R a+rX "$ENGINE" || true
+export PYTHONPATH="$ENGINE${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONDONTWRITEBYTECODE=1
 cd "$ROOT"
 "$PY" -m grader.classroom.gradescope
