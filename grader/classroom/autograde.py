@@ -469,7 +469,10 @@ def autograde(course: Course, assignment: str, jobs: int = 2, students: Optional
         mode = isolation_mode()
     except RuntimeError as error:
         raise UserError(str(error)) from None
-    if mode != "namespaces":
+    if mode == "user":
+        print("autograde: grading in user mode: each kernel runs as a user of its own, without namespaces (it reads "
+              "what any user may read, and has the network; see README: the judge and the walls).", file=sys.stderr)
+    elif mode != "namespaces":
         print("autograde: grading in plain mode: the verdicts are the grader's, but the operating system does not wall "
               "each kernel off (run as root with util-linux's unshare and setpriv; see README: the judge and the "
               "walls).", file=sys.stderr)

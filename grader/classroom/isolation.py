@@ -12,6 +12,14 @@ Two modes, chosen once per worker (``isolation_mode()``):
     folder only: ZeroMQ's ``ipc`` sockets for the kernel protocol, and the served account's Unix socket. When its
     notebook is done every process of its uid is killed, whatever session or process group it moved to.
 
+``user`` (root, but no namespaces: a container without ``CAP_SYS_ADMIN``, such as Gradescope's)
+    The kernel runs as a user of its own (a uid no other submission gets, no groups, ``no_new_privs``), in a folder
+    of its own that only that user may enter, with the same limits and memory cgroup. It reads only what any user may
+    read: folders of mode 0700 (the batch's scratch folders, a course or an autograder's source made so) are closed to
+    it, but world-readable files are not, and it has the machine's network. It cannot signal the grader's processes;
+    every process of its uid is killed when its notebook ends. Chosen only where this Python runs as another user
+    (its interpreter and the engine readable by anyone).
+
 ``plain`` (not root, no namespaces, or ``GATED_COMMUNITY_ISOLATION=plain``)
     The kernel runs as the grader's own user in a folder of its own, with its own home. The verdicts are still the
     worker's (test cells run in the worker against the account it holds), but the operating system does not keep
@@ -109,8 +117,14 @@ def isolation_mode() -> str:
     wanted = os.environ.get(MODE_VARIABLE, "").strip().lower()
     if wanted == "plain":
         return "plain"
+    if wanted == "user":
+        if not _user_works():
+            raise RuntimeError(f"{MODE_VARIABLE}=user, but this machine cannot run a kernel as a user of its own: the "
+                               "grader must run as root with util-linux's setpriv, and this Python (its interpreter "
+                               "and the engine) must be readable by any user.")
+        return "user"
     if _mode is None:
-        _mode = "namespaces" if _namespaces_work() else "plain"
+        _mode = "namespaces" if _namespaces_work() else "user" if _user_works() else "plain"
     if wanted == "namespaces" and _mode != "namespaces":
         raise RuntimeError(f"{MODE_VARIABLE}=namespaces, but this machine cannot wall a kernel off: the grader must "
                            "run as root with util-linux's unshare and setpriv, and namespaces must be allowed (in a "
@@ -129,6 +143,25 @@ def _namespaces_work() -> bool:
         return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
+
+
+_user: Optional[bool] = None
+
+
+def _user_works() -> bool:
+    """Whether a kernel can run here as a user of its own: root, setpriv, and this Python with the engine and the
+    kernel's packages importable by a user that owns nothing (an interpreter under a 0700 home is not)."""
+    global _user
+    if _user is None:
+        _user = False
+        if os.name == "posix" and os.geteuid() == 0 and shutil.which("setpriv"):
+            probe = [shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+                     sys.executable, "-c", "import grader.classroom, ipykernel"]
+            try:
+                _user = subprocess.run(probe, capture_output=True, timeout=60, cwd="/").returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                _user = False
+    return _user
 
 
 def _namespace_prefix() -> list[str]:
@@ -175,7 +208,7 @@ class Wall:
         walls.mkdir(parents=True, exist_ok=True)
         folder = walls / secrets.token_hex(8)
         folder.mkdir()
-        wall = cls(folder, uid if mode == "namespaces" else None, mode, [Path(p) for p in private], limits)
+        wall = cls(folder, uid if mode in ("namespaces", "user") else None, mode, [Path(p) for p in private], limits)
         if wall.uid is not None and _own_mount_namespace():
             subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={limits.folder},mode=0700,nosuid,nodev",
                             "walled-home", str(folder)], check=True, capture_output=True)
@@ -230,6 +263,8 @@ class Wall:
         # RLIMIT_NPROC counts the processes of the kernel's own user: a fork bomb stops at it, not at the machine.
         capped = ([shutil.which("prlimit"), f"--nproc={self.limits.processes}", *limits, "--"]
                   if shutil.which("prlimit") else [])
+        if self.mode == "user":  # no namespaces to make: its own user, folder and limits only
+            return enter + dies_with_worker + capped + privileges + list(kernel_cmd)
         return (enter + dies_with_worker + _namespace_prefix() + ["/bin/sh", "-c", _WALL, "walled"] + self.mounts()
                 + ["--"] + capped + privileges + list(kernel_cmd))
 

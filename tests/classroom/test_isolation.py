@@ -144,3 +144,66 @@ def test_every_path_a_walled_kernel_can_write_or_see_in_the_covered_folders(wall
 
     for folder, found in out["seen"].items():
         assert [p for p in found if not allowed(p)] == [], folder
+
+
+USER_PROBE = r'''
+import json, os, resource, sys
+out = {"uid": os.getuid(), "groups": os.getgroups()}
+try:
+    out["secret"] = os.listdir(sys.argv[1])
+except OSError as error:
+    out["secret"] = type(error).__name__
+with open(os.path.join(os.environ["HOME"], "mine.txt"), "w") as mine:
+    mine.write("mine")
+out["own folder"] = "written"
+out["no_new_privs"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs:")][0]
+out["nproc"] = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+try:
+    os.kill(int(sys.argv[2]), 0)
+    out["signal"] = "delivered"
+except OSError as error:
+    out["signal"] = type(error).__name__
+print(json.dumps(out))
+'''
+
+
+def test_user_mode_runs_the_kernel_as_its_own_user_closed_out_of_private_folders(monkeypatch):
+    """Where a container gives root but no namespaces (Gradescope's), the kernel still runs as a user of its own:
+    a folder of mode 0700 (an autograder's source, the batch's scratch) is closed to it, its own folder is its own."""
+    import shutil
+    import tempfile
+
+    from grader.classroom import isolation
+
+    python = "/usr/bin/python3"  # readable by any user, as the interpreter an autograder installs is
+    if os.geteuid() != 0 or not shutil.which("setpriv") or not os.path.exists(python):
+        pytest.skip("user mode needs root, util-linux's setpriv and a Python any user may run")
+    monkeypatch.setenv("GATED_COMMUNITY_ISOLATION", "user")
+    monkeypatch.setattr(isolation, "_user", True)  # this project's own interpreter may sit in a 0700 home
+    walls = Path(tempfile.mkdtemp(prefix="gated-walls-user-"))
+    secret = Path(tempfile.mkdtemp(prefix="gated-source-"))
+    built = None
+    try:
+        (secret / "solution.py").write_text("the instructor's")
+        os.chmod(walls, 0o711)
+        os.chmod(secret, 0o700)
+        built = Wall.build(walls, 1_999_500_000 + os.getpid() % 1000)
+        assert built.mode == "user" and built.uid is not None
+        command = built.command([python, "-c", USER_PROBE, str(secret), str(os.getpid())])
+        assert not any("unshare" in part for part in command)
+        result = subprocess.run(command, capture_output=True, text=True, cwd=built.folder,
+                                env=built.environment(dict(os.environ)), timeout=120)
+        assert result.returncode == 0, result.stderr
+        out = json.loads(result.stdout.strip().splitlines()[-1])
+        assert out["uid"] == built.uid and out["groups"] == []
+        assert out["secret"] == "PermissionError"
+        assert out["own folder"] == "written" and (built.folder / "mine.txt").read_text() == "mine"
+        assert out["no_new_privs"] == "1"
+        assert out["nproc"] == MAX_PROCESSES
+        assert out["signal"] == "PermissionError"  # it sees the grader, but cannot signal it
+    finally:
+        if built is not None:
+            built.sweep()
+            built.remove()
+        shutil.rmtree(walls, ignore_errors=True)
+        shutil.rmtree(secret, ignore_errors=True)
