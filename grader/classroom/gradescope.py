@@ -163,10 +163,25 @@ def grade(root: Path) -> dict:
             collect(course, assignment, inbox)
             batch = autograde(course, assignment, jobs=1, students=[STUDENT], progress=lambda graded: None,
                               cell_timeout=CELL_TIMEOUT, notebook_timeout=NOTEBOOK_TIMEOUT,
-                              memory=KERNEL_MEMORY_MIB * 1024 * 1024)
+                              memory=_kernel_memory())
             results = _results(course, manifest, batch.graded[0], notebook.name)
     results["execution_time"] = round(time.perf_counter() - started)
     return results
+
+
+def _kernel_memory() -> int:
+    """The kernel's share of the container's memory, where it can be held to it by a memory cgroup of its own; else
+    0 (the pipeline's default). Without a cgroup the limit would be each process's address space, which a Python with
+    numpy maps far beyond what it uses: the container's own limit then holds, and the kernel is the first to go."""
+    from grader.classroom.isolation import CGROUP_PREFIX, isolation_mode, memory_cgroup, remove_cgroup
+
+    if isolation_mode() == "plain":
+        return 0
+    probe = memory_cgroup(f"{CGROUP_PREFIX}{os.getpid()}-probe", KERNEL_MEMORY_MIB * 1024 * 1024)
+    if probe is None:
+        return 0
+    remove_cgroup(probe)
+    return KERNEL_MEMORY_MIB * 1024 * 1024
 
 
 def _submitted(folder: Path, names: list[str]) -> tuple[Optional[Path], list[str]]:

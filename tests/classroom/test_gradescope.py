@@ -10,7 +10,8 @@ documented format (``tests/fixtures/classroom/gradescope-results.schema.json``):
 * a file that is not a notebook, a kernel that kills itself: a results file all the same, each part zero, the
   reason said;
 * a notebook that looks for the solutions in ``$AUTOGRADER_ROOT/source`` and, if it finds a file there, uses the
-  solution of part 1 (and solves the other parts honestly): part 1 earns nothing where the kernel is walled;
+  solution of part 1 (and solves the other parts honestly): part 1 earns nothing where the kernel is walled, in
+  namespaces mode and again in user mode (root without namespaces, as in Gradescope's container);
 * the grader itself broken (a course without its gradebook), or no Python at all: still a results file that says so.
 
 No results file holds a line of a hidden test or of the solution.
@@ -68,9 +69,9 @@ def built(tmp_path_factory) -> dict:
     return {"root": root, "course": course, "zip": output}
 
 
-def _unpack(built: dict, name: str) -> Path:
+def _unpack(built: dict, name: str, root: Path | None = None) -> Path:
     """A scratch AUTOGRADER_ROOT as Gradescope lays it out: source/ (the zip) and run_autograder."""
-    root = built["root"] / name
+    root = root or built["root"] / name
     (root / "source").mkdir(parents=True)
     with zipfile.ZipFile(built["zip"]) as archive:
         for info in archive.infolist():
@@ -82,7 +83,8 @@ def _unpack(built: dict, name: str) -> Path:
     return root
 
 
-def run_autograder(root: Path, submission: dict, python: str = sys.executable, timeout: int = 600) -> dict:
+def run_autograder(root: Path, submission: dict, python: str = sys.executable, timeout: int = 600,
+                   **variables: str) -> dict:
     """Grade one submission ({file name: bytes}) as Gradescope does; the results it left."""
     shutil.rmtree(root / "submission", ignore_errors=True)
     shutil.rmtree(root / "results", ignore_errors=True)
@@ -90,7 +92,7 @@ def run_autograder(root: Path, submission: dict, python: str = sys.executable, t
     for name, data in submission.items():
         (root / "submission" / name).write_bytes(data)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GATED_COMMUNITY_COURSE")}
-    env.update(AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=python)
+    env.update(AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=python, **variables)
     done = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True,
                           timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -163,8 +165,8 @@ def test_a_grader_that_fails_still_leaves_a_results_file_that_says_so(built):
 # -- one submission at a time, end to end ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def graded(built) -> dict:
-    """Each submission graded by run_autograder in one scratch AUTOGRADER_ROOT, one after the other."""
+def submissions(built) -> dict:
+    """The class: the golden pair and the hostile notebooks, each as the files handed in."""
     from grader.classroom.course import Course
     from grader.classroom.release import generate
 
@@ -181,6 +183,12 @@ def graded(built) -> dict:
         "kills its kernel": {f"{PROTOCOL}.ipynb": notebook({"protocol-2-answer": "import os\nos._exit(0)"})},
         "reads the source": {f"{PROTOCOL}.ipynb": notebook({"protocol-1-answer": READS_SOURCE})},
     }
+    return submissions
+
+
+@pytest.fixture(scope="module")
+def graded(built, submissions) -> dict:
+    """Each submission graded by run_autograder in one scratch AUTOGRADER_ROOT, one after the other."""
     root = _unpack(built, "autograder")
     return {name: run_autograder(root, files) for name, files in submissions.items()}
 
@@ -219,6 +227,26 @@ def test_a_kernel_that_reads_the_autograders_source_finds_nothing(graded):
     if isolation_mode() != "namespaces":
         pytest.skip("plain mode: the kernel runs as the grader's user, which reads the source (README: Gradescope)")
     assert [t["score"] for t in graded["reads the source"]["tests"]] == [0.0, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.slow
+def test_without_namespaces_the_kernel_runs_as_its_own_user_and_still_finds_nothing(built, submissions):
+    """Gradescope's container is likely root without the right to make namespaces: the kernel then runs as a user of
+    its own (user mode), and the source, which run_autograder leaves to root alone, is closed to it."""
+    import tempfile
+
+    from grader.classroom import isolation
+
+    if os.geteuid() != 0 or not isolation._user_works():
+        pytest.skip("user mode needs root, setpriv and this Python runnable by another user")
+    root = Path(tempfile.mkdtemp(prefix="gated-gradescope-"))  # a root any user may pass through, as /autograder
+    try:
+        root.chmod(0o755)
+        _unpack(built, "", root)
+        results = run_autograder(root, submissions["reads the source"], GATED_COMMUNITY_ISOLATION="user")
+        assert [t["score"] for t in results["tests"]] == [0.0, 2.0, 2.0, 2.0], results["output"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.slow
