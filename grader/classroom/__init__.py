@@ -3,8 +3,10 @@
 ``release`` (generate the student version and prove it) -> ``collect`` (submissions into ``submitted/``) ->
 ``autograde`` (each submission put back in its released shape by ``normalize``, then graded in parallel, each in its
 own process, kernel and sandbox, and recorded with its ``status``) -> ``feedback`` (HTML that never shows a
-hidden test) -> ``export`` (grades as CSV, with each submission's status); ``report`` (what the class
-misunderstood, from the ``diagnoses`` autograde records). ``cli`` is the command line: ``python -m grader.classroom``.
+hidden test) -> ``export`` (grades as CSV, with each submission's status, or Canvas's gradebook file); ``report``
+(what the class misunderstood, from the ``diagnoses`` autograde records). Where classes live: ``gradescope`` (an
+assignment as a Gradescope autograder, which grades each submission with the stages above) and ``github`` (a GitHub
+Classroom starter repository). ``cli`` is the command line: ``python -m grader.classroom``.
 """
 
 from grader.aws import browser
