@@ -77,7 +77,8 @@ def build(course: Course, assignment: str, output: Path) -> Path:
     course.require_assignment(assignment)
     output = Path(output).expanduser().resolve()
     if output.is_dir():
-        raise UserError(f"{output} is a folder: give the zip's file name, for example {output / (assignment + '.zip')}.")
+        raise UserError(f"{output} is a folder: give the zip's file name, for example "
+                        f"{output / (assignment + '.zip')}.")
     if not output.parent.is_dir():
         raise UserError(f"Cannot write {output}: the folder {output.parent} does not exist. Create it, or choose "
                         "another --output.")
