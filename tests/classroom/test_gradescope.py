@@ -136,6 +136,10 @@ def test_the_zip_is_in_gradescopes_layout_and_holds_one_assignment(built):
         manifest = json.loads(archive.read("gradescope.json"))
         setup = archive.read("setup.sh").decode()
     assert "python3.11" in setup and "-r engine/requirements.txt" in setup and "--no-deps ./engine" in setup
+    with zipfile.ZipFile(built["zip"]) as archive:
+        for script in ("setup.sh", "run_autograder"):
+            checked = subprocess.run(["bash", "-n"], input=archive.read(script), capture_output=True, timeout=30)
+            assert checked.returncode == 0, (script, checked.stderr)
     assert [p["grade_id"] for p in manifest["parts"]] == PARTS
     assert {p["visibility"] for p in manifest["parts"]} == {"after_published"}  # every part has hidden tests
     assert [p["points"] for p in manifest["parts"]] == [2.0] * 4
@@ -173,15 +177,18 @@ def submissions(built) -> dict:
     course = built["course"]
     generate(Course(course), PROTOCOL)  # the released notebook, which the class starts from
 
-    def notebook(answers: dict) -> bytes:
-        return nbformat.writes(solved_notebook(course, PROTOCOL, answers)).encode()
+    def notebook(answers: dict, without: str = "") -> bytes:
+        solved = solved_notebook(course, PROTOCOL, answers)
+        solved.cells = [c for c in solved.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") != without]
+        return nbformat.writes(solved).encode()
 
     submissions = {
         "correct": {f"{PROTOCOL}.ipynb": notebook({})},
         "wrong": {"my work (final).ipynb": notebook(PROTOCOL_WRONG)},
         "not a notebook": {f"{PROTOCOL}.ipynb": b"this is not JSON {"},
         "kills its kernel": {f"{PROTOCOL}.ipynb": notebook({"protocol-2-answer": "import os\nos._exit(0)"})},
-        "reads the source": {f"{PROTOCOL}.ipynb": notebook({"protocol-1-answer": READS_SOURCE})},
+        # ... and deletes part 4's test cell, which is put back before grading (a repair, said in the output)
+        "reads the source": {f"{PROTOCOL}.ipynb": notebook({"protocol-1-answer": READS_SOURCE}, "test-protocol-4")},
     }
     return submissions
 
@@ -227,6 +234,12 @@ def test_a_kernel_that_reads_the_autograders_source_finds_nothing(graded):
     if isolation_mode() != "namespaces":
         pytest.skip("plain mode: the kernel runs as the grader's user, which reads the source (README: Gradescope)")
     assert [t["score"] for t in graded["reads the source"]["tests"]] == [0.0, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.slow
+def test_repairs_are_said_in_the_output(graded):
+    output = graded["reads the source"]["output"]
+    assert "put back in the shape it was released in" in output and "test-protocol-4" in output, output
 
 
 @pytest.mark.slow
