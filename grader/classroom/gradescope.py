@@ -37,6 +37,7 @@ STUDENT = "learner"  # the one student of the scratch course
 KERNEL_MEMORY_MIB = 512  # of Gradescope's 768 MB for the whole container; the grader and its worker need the rest
 NOTEBOOK_TIMEOUT = 420  # seconds: well inside Gradescope's 10 minutes, on half a CPU
 CELL_TIMEOUT = 120
+GRADER_SECONDS = 540  # the whole grading, with the grader's own start and the results: under Gradescope's 600
 VENV = "/opt/gated-community"
 ENGINE_FILES = ("pyproject.toml", "requirements.txt")
 
@@ -387,14 +388,17 @@ rm -rf "$ENGINE" && mkdir -p "$ENGINE" && cp -R "$SOURCE/engine/grader" "$ENGINE
 export PYTHONPATH="$ENGINE${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONDONTWRITEBYTECODE=1
 cd "$ROOT"
-"$PY" -m grader.classroom.gradescope
+# Past GRADER_SECONDS s the grader is stopped (its worker and kernel die with it), so that a results file is written
+# before Gradescope's own limit ends everything.
+timeout --kill-after=15 GRADER_SECONDS "$PY" -m grader.classroom.gradescope
 status=$?
 if [ ! -s "$RESULTS" ]; then
   echo "run_autograder: the grader exited with $status and wrote no results; writing a results file that says so" >&2
   "$PY" - "$RESULTS" "$status" <<'PYTHON' || true
 import json, sys
-why = (f"The autograder itself failed, not your notebook (the grader exited with status {sys.argv[2]}). Your "
-       "instructor can see the details in the autograder's output; resubmit later, or ask them to regrade.")
+what = ("ran past its time limit" if sys.argv[2] in ("124", "137") else f"exited with status {sys.argv[2]}")
+why = (f"The autograder itself failed, not your notebook (the grader {what}). Your instructor can see the details "
+       "in the autograder's output; resubmit later, or ask them to regrade.")
 json.dump({"score": 0.0, "output": why, "visibility": "visible", "stdout_visibility": "hidden", "tests": []},
           open(sys.argv[1], "w"))
 PYTHON
@@ -403,7 +407,7 @@ if [ ! -s "$RESULTS" ]; then
   printf '%s\n' '{"score": 0.0, "output": "The autograder itself failed, not your notebook: its Python could not run. Your instructor can see the details in the autograder output.", "visibility": "visible", "stdout_visibility": "hidden", "tests": []}' > "$RESULTS"
 fi
 exit 0
-""".replace("VENV", VENV)
+""".replace("VENV", VENV).replace("GRADER_SECONDS", str(GRADER_SECONDS))
 
 README = """# Gradescope autograder for {assignment}
 
