@@ -11,7 +11,7 @@ from typing import Any, Optional
 from grader.errors import GatedCommunityError
 
 __all__ = ["iam", "sts", "s3", "ec2", "ecs", "ecr", "find_instance", "instance_profile_of", "role_of", "is_running",
-           "metadata_options_of", "find_role", "role_by_arn", "managed_document", "UnknownInstance"]
+           "metadata_options_of", "instance_network", "find_role", "role_by_arn", "managed_document", "UnknownInstance"]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -133,6 +133,12 @@ def metadata_options_of(instance: Any) -> dict:
     return {"HttpTokens": options.http_tokens or "optional",
             "HttpPutResponseHopLimit": int(options.http_put_response_hop_limit or 1),
             "HttpEndpoint": options.http_endpoint or "enabled"}
+
+
+def instance_network(sandbox: Any, instance_id: str) -> tuple:
+    """(VPC id, primary private IPv4 address) of the instance, as DescribeInstances shows them."""
+    instance = find_instance(sandbox, instance_id)
+    return instance.vpc_id, instance.private_ip
 
 
 def is_running(instance: Any) -> bool:

@@ -187,13 +187,14 @@ class MetadataService:
     # -- badges ----------------------------------------------------------------------------------------------
 
     def badge(self, key: tuple, role_arn: str, session_name: str, principal_service: str,
-              context: Optional[dict] = None) -> dict:
+              context: Optional[dict] = None, instance_id: Optional[str] = None) -> dict:
         """The current badge for ``key``: the one handed out before, unless it is within ROTATE_BEFORE of expiry."""
         with self._lock:
             current = self._badges.get(key)
             if current is not None and self.sandbox.clock.now() < current["Expiration"] - ROTATE_BEFORE:
                 return current
-            minted = mint_role_session(self.sandbox, role_arn, session_name, principal_service, context=context)
+            minted = mint_role_session(self.sandbox, role_arn, session_name, principal_service, context=context,
+                                       instance_id=instance_id)
             self._badges[key] = minted
             return minted
 
@@ -202,7 +203,7 @@ class MetadataService:
         role = role_of(instance_profile_of(self.sandbox, instance_id))
         if role is None:
             return None
-        return self.badge(("ec2", instance_id, role.arn), role.arn, instance_id, EC2_SERVICE)
+        return self.badge(("ec2", instance_id, role.arn), role.arn, instance_id, EC2_SERVICE, instance_id=instance_id)
 
     def task_badge(self, registration: TaskRegistration, *, role_arn: Optional[str] = None) -> dict:
         role_arn = role_arn or registration.task_role_arn

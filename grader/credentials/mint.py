@@ -62,8 +62,12 @@ def trust_decision(sandbox: Any, role: Any, principal_service: str, context: Opt
 
 def mint_role_session(sandbox: Any, role_arn: str, session_name: str, principal_service: str,
                       duration_seconds: int = int(BADGE_LIFETIME.total_seconds()),
-                      context: Optional[dict] = None) -> dict:
+                      context: Optional[dict] = None, instance_id: Optional[str] = None) -> dict:
     """Temporary credentials for ``role_arn``, assumed by ``principal_service`` under ``session_name``.
+
+    ``instance_id`` names the instance whose metadata service hands the credentials out: AWS records where an EC2
+    role credential was issued, and every request made with it carries that instance's VPC and primary private
+    IPv4 address (``aws:Ec2InstanceSourceVpc``, ``aws:Ec2InstanceSourcePrivateIPv4``).
 
     Returns ``{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}`` (Expiration an aware UTC datetime on the
     sandbox clock), or raises ``RoleNotFound`` / ``RoleNotTrusted`` with the reason in plain words.
@@ -82,10 +86,11 @@ def mint_role_session(sandbox: Any, role_arn: str, session_name: str, principal_
         region_name=sandbox.region, role_session_name=session_name, role_arn=role.arn,
         policy=None, duration=duration_seconds, external_id=None,
     )
-    issued = sandbox.clock.now().replace(microsecond=0)
+    # The session is issued on the sandbox clock (grader.aws.fixes.iam), which its expiry and aws:TokenIssueTime read.
+    issued = assumed.issued
     expiration = issued + _dt.timedelta(seconds=duration_seconds)
-    # moto stamps the session with the machine's time (naive UTC); the gatehouse checks it on the sandbox clock.
-    assumed.expiration = expiration.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    if instance_id is not None:
+        assumed.ec2_source = aws.instance_network(sandbox, instance_id)
     return {
         "AccessKeyId": assumed.access_key_id,
         "SecretAccessKey": assumed.secret_access_key,

@@ -122,7 +122,7 @@ def _admit(sandbox, log, raw, scope, table, signing_name) -> Optional[tuple]:
     if identity.unreadable:
         entry.note = "Left out: " + "; ".join(identity.unreadable)
 
-    context = request_context(sandbox, identity, region, urlsplit(raw.url).scheme == "https")
+    context = request_context(sandbox, identity, region, urlsplit(raw.url).scheme == "https", raw.headers)
     for check in rule.checks(call):
         decision = authorize(identity, check, context, always_allowed=rule.always_allowed)
         entry.decisions.append(decision)

@@ -37,6 +37,10 @@ class Identity:
     permissions_boundary: Any = None
     session_policy: Any = None
     unreadable: list = field(default_factory=list)   # stored policies the engine could not read
+    # What a session's credentials carry into every request they sign (None for long-term keys):
+    issued: Optional[_dt.datetime] = None    # when STS issued them (aws:TokenIssueTime)
+    source_identity: Optional[str] = None    # set when the role was assumed (aws:SourceIdentity)
+    ec2_source: Optional[tuple] = None       # (VPC id, private IPv4) of the instance they were issued to
 
     @property
     def policy_names(self) -> list:
@@ -148,15 +152,26 @@ def _check_expiry(sandbox: Any, session: Any) -> None:
                                 "new sts:AssumeRole, or from the instance metadata / container endpoint.")
 
 
+def _issued(sandbox: Any, session: Any) -> _dt.datetime:
+    """When STS issued the session, on the sandbox clock (grader.aws.fixes.iam stamps every session it makes)."""
+    issued = getattr(session, "issued", None)
+    return issued if issued is not None else sandbox.clock.now().replace(microsecond=0)
+
+
 def _session_identity(sandbox: Any, session: Any) -> Identity:
     _check_expiry(sandbox, session)
     account = session.account_id
     role = aws.role_by_arn(account, session.role_arn)
     role_id = role.id if role is not None else "AROA" + "UNKNOWNROLE"
     identity = Identity("session", session.arn, session.role_arn, account, session.access_key_id,
-                        f"{role_id}:{session.session_name}")
+                        f"{role_id}:{session.session_name}", issued=_issued(sandbox, session),
+                        source_identity=getattr(session, "source_identity", None),
+                        ec2_source=getattr(session, "ec2_source", None))
     if role is not None:
         identity.tags = tags_of(role.tags)
+    # A session tag wins over the role's tag of the same key (AWS: Passing session tags in AWS STS).
+    identity.tags.update(getattr(session, "session_tags", None) or {})
+    if role is not None:
         attach_policies(identity, role, f"role {role.name}")
         attach_boundary(identity, role.permissions_boundary_arn, account)
     else:
@@ -212,8 +227,9 @@ def identity_for(sandbox: Any, principal: Any) -> Identity:
     # A role ARN stands for a session of it with no session policy: name one, as AWS names every session.
     session_arn = principal if ":assumed-role/" in principal else \
         f"arn:aws:sts::{account}:assumed-role/{role.name}/playground"
+    # A session of it issued now: the one a reader who takes the role would hold.
     identity = Identity("session", session_arn, role.arn, account, "", f"{role.id}:{session_arn.rsplit('/', 1)[-1]}",
-                        tags=tags_of(role.tags))
+                        tags=tags_of(role.tags), issued=sandbox.clock.now().replace(microsecond=0))
     attach_policies(identity, role, f"role {role.name}")
     attach_boundary(identity, role.permissions_boundary_arn, account)
     return identity

@@ -8,7 +8,8 @@ and the graded checks and the playground ask it too, so what the book predicts i
 from __future__ import annotations
 
 import calendar
-from typing import Any, Optional
+import datetime as _dt
+from typing import Any, Mapping, Optional
 
 from grader.aws import managed_policies as _managed_policies
 from grader.gatehouse.account_view import AccountView
@@ -32,8 +33,40 @@ def _clock_text(sandbox: Any) -> tuple:
     return kept[1], kept[2]
 
 
-def request_context(sandbox: Any, identity: Identity, region: str, secure: bool) -> dict:
-    """The keys AWS puts in every request's context: time, region, transport, and the principal's keys."""
+def _date_text(moment: Any) -> str:
+    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def request_context(sandbox: Any, identity: Identity, region: str, secure: bool,
+                    headers: Optional[Mapping] = None) -> dict:
+    """The global condition keys AWS puts in a request's context, each where AWS documents it present.
+
+    IAM User Guide, AWS global condition context keys
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), each key's
+    *Availability*:
+
+    * every request: ``aws:CurrentTime``, ``aws:EpochTime``, ``aws:RequestedRegion``, ``aws:SecureTransport``,
+      ``aws:UserAgent`` (the request's User-Agent header; ``decide()`` has no request and leaves it out), and
+      ``aws:PrincipalIsAWSService`` (``true`` only when a service principal makes the request itself);
+      ``aws:Referer`` only when the request carries the header;
+    * a service principal's own request: ``aws:PrincipalServiceName`` and ``aws:PrincipalServiceNamesList``; none of
+      the keys of an account's identity;
+    * an account's principal: ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``, ``aws:userid``,
+      ``aws:SourceIp``, ``aws:ViaAWSService`` (``false``: the caller calls directly), ``aws:username`` for an IAM
+      user, ``aws:PrincipalTag/*`` for the user's or role's tags and a session's tags;
+    * temporary credentials only (a role session): ``aws:TokenIssueTime`` (when STS issued them, ISO 8601 UTC) and
+      ``aws:MultiFactorAuthPresent`` (``false``: no session of the sandbox is authenticated with MFA, so
+      ``aws:MultiFactorAuthAge`` is never present); long-term access keys carry neither;
+    * a session whose role was assumed with a source identity: ``aws:SourceIdentity``;
+    * an EC2 role credential (handed out by an instance's metadata service): ``aws:Ec2InstanceSourceVpc`` and
+      ``aws:Ec2InstanceSourcePrivateIPv4``, the VPC and primary private IPv4 address of that instance.
+
+    Never present here, as AWS documents them absent for what the sandbox is: ``aws:PrincipalOrgID``,
+    ``aws:PrincipalOrgPaths`` (the account is in no organization), ``aws:SourceVpc``, ``aws:SourceVpce``,
+    ``aws:VpcSourceIp`` (no VPC endpoints), ``aws:CalledVia*`` (no service calls another with a caller's
+    credentials), ``aws:FederatedProvider`` (no identity provider), ``aws:MultiFactorAuthAge``.
+    ``aws:ResourceAccount`` depends on the resource, so ``authorize()`` adds it per check.
+    """
     current_time, epoch_time = _clock_text(sandbox)
     context = {
         "aws:CurrentTime": current_time,
@@ -41,12 +74,20 @@ def request_context(sandbox: Any, identity: Identity, region: str, secure: bool)
         "aws:RequestedRegion": region,
         "aws:SecureTransport": "true" if secure else "false",
     }
-    if identity.kind == "service":  # a service's request carries no principal keys of an account's identity
+    for header, key in (("User-Agent", "aws:UserAgent"), ("Referer", "aws:Referer")):
+        value = _header(headers, header)
+        if value:
+            context[key] = value
+    if identity.kind == "service":
+        # A service principal's own request carries no principal keys of an account's identity.
+        context.update({"aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": identity.arn,
+                        "aws:PrincipalServiceNamesList": [identity.arn]})
         return context
     context.update({
         "aws:PrincipalArn": identity.principal_arn,
         "aws:PrincipalAccount": identity.account,
         "aws:PrincipalType": {"session": "AssumedRole", "user": "User", "root": "Account"}[identity.kind],
+        "aws:PrincipalIsAWSService": "false",
         "aws:userid": identity.userid,
         "aws:SourceIp": source_ip_for(identity, sandbox),
         "aws:ViaAWSService": "false",
@@ -55,7 +96,44 @@ def request_context(sandbox: Any, identity: Identity, region: str, secure: bool)
         context["aws:username"] = identity.username
     for key, value in identity.tags.items():
         context[f"aws:PrincipalTag/{key}"] = value
+    if identity.kind == "session":
+        context["aws:TokenIssueTime"] = _date_text(identity.issued or sandbox.clock.now())
+        context["aws:MultiFactorAuthPresent"] = "false"
+        if identity.source_identity:
+            context["aws:SourceIdentity"] = identity.source_identity
+        if identity.ec2_source:
+            vpc, address = identity.ec2_source
+            if vpc:
+                context["aws:Ec2InstanceSourceVpc"] = vpc
+            if address:
+                context["aws:Ec2InstanceSourcePrivateIPv4"] = address
     return context
+
+
+def _header(headers: Optional[Mapping], name: str) -> Optional[str]:
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None and isinstance(headers, dict):
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+# AWS: aws:ResourceAccount is "always included in the request context for most service actions"; these are the
+# actions of the sandbox's services that the page names as not supporting it.
+_NO_RESOURCE_ACCOUNT = frozenset(("ec2:copyfpgaimage", "ec2:copyimage", "ec2:copysnapshot",
+                                  "ec2:createtransitgatewaypeeringattachment", "ec2:createvolume",
+                                  "ec2:createvpcpeeringconnection"))
+
+
+def _resource_account(identity: Identity, action: str, resource: str) -> Optional[str]:
+    """aws:ResourceAccount: the account that owns the resource (the sandbox's one account, unless the ARN is AWS's)."""
+    if identity.kind == "service" or action.lower() in _NO_RESOURCE_ACCOUNT:
+        return None
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and parts[4]:
+        return parts[4] if parts[4].isdigit() else None   # "aws" (a managed policy): AWS's, not documented
+    return identity.account
 
 
 def _evaluate(identity: Identity, check: Check, context: dict) -> Decision:
@@ -105,6 +183,9 @@ def authorize(identity: Identity, check: Check, context: dict, *, always_allowed
     ``AdministratorAccess`` policy the engine reads like any other, and the root user is what AWS makes it (full
     access to its own account unless a policy explicitly denies, and no role sessions).
     """
+    resource_account = _resource_account(identity, check.action, check.resource)
+    if resource_account is not None and "aws:ResourceAccount" not in context:
+        context = {**context, "aws:ResourceAccount": resource_account}
     merged = {**context, **{k: v for k, v in check.context.items() if v is not None}}
     denied = _managed_policies.refusal(identity.arn, check.action, check.resource)
     if denied is not None:

@@ -171,3 +171,67 @@ patches.register_all(managed_policies.PATCHES)
 def forget_administrators() -> None:
     """A fresh account (a start or a reset) makes its administrator again at its first request."""
     _administrators_made.clear()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# STS sessions on the sandbox clock, with what AWS remembers of them
+
+
+def _session_on_sandbox_clock(original: Callable) -> Callable:
+    """moto stamps a role session with the machine's time; AWS issues it now, on the account's clock.
+
+    The session's issue time is what AWS puts in every request it signs as ``aws:TokenIssueTime`` (IAM User Guide,
+    AWS global condition context keys), and its expiry is that time plus the duration asked for (AWS: AssumeRole,
+    DurationSeconds). With the machine's time, a session taken after the book moved the sandbox clock forward
+    would be born expired, and no issue time could be compared with the clock the policies read.
+    """
+
+    def __init__(self, account_id: str, region_name: str, access_key: Any, role_session_name: str, role_arn: str,
+                 policy: Any, duration: int, external_id: Any) -> None:
+        original(self, account_id, region_name, access_key, role_session_name, role_arn, policy, duration,
+                 external_id)
+        box = account.running()
+        clock = getattr(box, "clock", None)
+        now = clock.now() if clock is not None else _dt.datetime.now(_dt.timezone.utc)
+        self.issued = now.astimezone(_dt.timezone.utc).replace(microsecond=0)
+        self.expiration = (self.issued + _dt.timedelta(seconds=int(duration))).replace(tzinfo=None)
+        self.source_identity = None
+        self.session_tags = {}
+
+    __init__.__wrapped__ = original
+    return __init__
+
+
+def _session_remembers_request(original: Callable) -> Callable:
+    """moto drops AssumeRole's SourceIdentity and Tags; AWS keeps both with the session.
+
+    AWS: the source identity set when a role is assumed is in the context of every request the session makes
+    (``aws:SourceIdentity``) and in AssumeRole's response; session tags are principal tags of the session
+    (``aws:PrincipalTag/<key>``, over the role's tag of the same key) (IAM User Guide, AWS global condition context
+    keys; Passing session tags in AWS STS).
+    """
+
+    def assume_role(self):
+        answer = original(self)
+        session = answer.result["Credentials"] if isinstance(getattr(answer, "result", None), dict) else None
+        if session is None:
+            return answer
+        source_identity = self._get_param("SourceIdentity")
+        if source_identity:
+            session.source_identity = source_identity
+            answer.result["SourceIdentity"] = source_identity
+        tags = self._get_params().get("Tags") or []
+        session.session_tags = {tag["Key"]: tag.get("Value", "") for tag in tags if isinstance(tag, dict)
+                                and "Key" in tag}
+        return answer
+
+    assume_role.__wrapped__ = original
+    return assume_role
+
+
+patches.register_all((
+    ("moto.sts.models:AssumedRole", "__init__", _session_on_sandbox_clock,
+     "AWS issues a role session at the account's present time, which the sandbox clock is: aws:TokenIssueTime"),
+    ("moto.sts.responses:TokenResponse", "assume_role", _session_remembers_request,
+     "AWS keeps a session's source identity and session tags; moto drops them"),
+))
