@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from botocore.handlers import BUILTIN_HANDLERS
 
 from grader import account
-from grader.aws import network, patches
+from grader.aws import network, parsing, patches, routing
+from grader.aws.errors import AwsError, InternalFailure, NotImplementedHere, error_answer
 from grader.aws.fixes.iam import ensure_administrator
 from grader.aws.names import ADMIN_ACCESS_KEY_ID
 from grader.errors import SandboxNotRunning
@@ -96,7 +97,12 @@ def _gated(original: Callable) -> Callable:
                 answer = gate(sandbox, request)
                 if answer is not None:
                     return answer
-        answer = original(request)
+        try:
+            answer = original(request)
+        except Exception as failure:
+            if sandbox is None:
+                raise
+            return unanswered(request, failure)
         if answer is None and sandbox is not None:
             # moto does not serve this URL, so botocore would send it out: refuse here, where the message survives
             # (botocore would otherwise wrap the socket error in a bare "Could not connect to the endpoint URL").
@@ -106,6 +112,61 @@ def _gated(original: Callable) -> Callable:
 
     return process_request
 
+
+
+def _operation_of(service: Optional[str], request: Any, failure: Exception) -> Optional[str]:
+    """The AWS operation a request is for: the one moto says it lacks, else the one its router reads."""
+    if service is None:
+        return None
+    try:
+        names = parsing.operation_names(service)
+    except Exception:
+        return None
+    said = str(failure)
+    if isinstance(failure, NotImplementedError) and said.startswith("The ") and " action " in said:
+        wanted = said[len("The "):].split(" action ", 1)[0].replace("_", "").lower()
+        found = next((name for name in names if name.lower() == wanted), None)
+        if found is not None:
+            return found
+    try:
+        body = request.body if isinstance(request.body, (bytes, str, type(None))) else None
+        return parsing.route(service, request.method, request.url, request.headers,
+                             body.encode("utf-8") if isinstance(body, str) else body)[0]
+    except Exception:
+        return None
+
+
+def unanswered(request: Any, failure: Exception) -> tuple:
+    """An AWS answer, in the service's protocol, for a request moto raised on instead of answering.
+
+    moto raises ``NotImplementedError`` for an operation of AWS's that it does not implement, and any Python
+    exception of its own when a request finds a fault in it; botocore would hand either to the caller as a raw
+    traceback, which is no answer AWS ever gives. Here, in the one layer that knows moto, the request gets a
+    ``ClientError`` in the sandbox's words instead: ``NotImplemented`` naming the operation as outside this sandbox,
+    or ``InternalFailure`` naming the engine's fault. It is answered after the gates, not before them: a caller
+    whose policies do not allow the operation is refused first, as AWS refuses it, whatever the sandbox runs.
+    """
+    service = routing.moto_service(request.url) or routing.credential_service(request.url, request.headers)
+    operation = _operation_of(service, request, failure)
+    try:
+        model = parsing.service_model(service)
+        protocol, full_name = model.protocol, model.metadata.get("serviceFullName", service)
+    except Exception:
+        protocol, full_name = "query", service or "this service"
+    what = f"the operation {operation} of {full_name} ({service})" if operation else f"this request to {full_name}"
+    if isinstance(failure, NotImplementedError):
+        error: AwsError = NotImplementedHere(f"The sandbox does not run {what}: it is outside this sandbox, so this "
+                                             "call has no answer here.")
+    else:
+        error = InternalFailure(f"The sandbox could not answer {what}: its engine failed with "
+                                f"{type(failure).__name__}: {failure}. On a real account AWS would answer it.")
+    return error_answer(protocol, error, _request_id())
+
+
+def _request_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
 
 
 def answer_request(method: str, url: str, headers: dict, body: bytes) -> Optional[tuple]:
