@@ -235,3 +235,164 @@ patches.register_all((
     ("moto.sts.responses:TokenResponse", "assume_role", _session_remembers_request,
      "AWS keeps a session's source identity and session tags; moto drops them"),
 ))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# A user's permissions boundary, which moto ignores
+
+
+def _boundary_of(user: Any) -> Any:
+    arn = getattr(user, "permissions_boundary_arn", None)
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn} if arn else None
+
+
+def _set_user_boundary(response: Any, user_name: str, boundary_arn: Any) -> None:
+    from moto.iam.exceptions import IAMException as RESTError
+
+    backend = response.backend
+    if boundary_arn is not None and not backend.policy_arn_regex.match(boundary_arn):
+        raise RESTError("InvalidParameterValue",
+                        f"Value ({boundary_arn}) for parameter PermissionsBoundary is invalid.")
+    user = backend.get_user(user_name)   # NoSuchEntity, in IAM's words, for a user that does not exist
+    user.permissions_boundary_arn = boundary_arn
+
+
+def _create_user_with_boundary(original: Callable) -> Callable:
+    """moto's CreateUser drops PermissionsBoundary; IAM sets it (IAM API reference, CreateUser)."""
+
+    def create_user(self):
+        boundary = self._get_param("PermissionsBoundary")
+        answer = original(self)
+        if boundary:
+            _set_user_boundary(self, self._get_param("UserName"), boundary)
+        return answer
+
+    create_user.__wrapped__ = original
+    return create_user
+
+
+def _put_user_boundary(_original: Any) -> Callable:
+    """IAM's PutUserPermissionsBoundary, which moto lacks (IAM API reference, PutUserPermissionsBoundary)."""
+
+    def put_user_permissions_boundary(self):
+        from moto.core.responses import ActionResult
+
+        _set_user_boundary(self, self._get_param("UserName"), self._get_param("PermissionsBoundary"))
+        return ActionResult({})
+
+    return put_user_permissions_boundary
+
+
+def _delete_user_boundary(_original: Any) -> Callable:
+    """IAM's DeleteUserPermissionsBoundary, which moto lacks (IAM API reference, DeleteUserPermissionsBoundary)."""
+
+    def delete_user_permissions_boundary(self):
+        from moto.core.responses import ActionResult
+
+        self.backend.get_user(self._get_param("UserName")).permissions_boundary_arn = None
+        return ActionResult({})
+
+    return delete_user_permissions_boundary
+
+
+def _list_instance_profile_tags(_original: Any) -> Callable:
+    """IAM's ListInstanceProfileTags, which moto lacks though it keeps the tags (IAM API reference)."""
+
+    def list_instance_profile_tags(self):
+        from moto.core.responses import ActionResult
+
+        profile = self.backend.get_instance_profile(self._get_param("InstanceProfileName"))
+        return ActionResult({"Tags": list(profile.tags or []), "IsTruncated": False})
+
+    return list_instance_profile_tags
+
+
+patches.register_all((
+    ("moto.iam.responses:IamResponse", "create_user", _create_user_with_boundary,
+     "IAM sets the permissions boundary CreateUser names; moto drops it"),
+    ("moto.iam.responses:IamResponse", "put_user_permissions_boundary", _put_user_boundary,
+     "IAM sets a user's permissions boundary; moto has no such operation"),
+    ("moto.iam.responses:IamResponse", "delete_user_permissions_boundary", _delete_user_boundary,
+     "IAM removes a user's permissions boundary; moto has no such operation"),
+    ("moto.iam.models:User", "permissions_boundary", lambda _original: property(_boundary_of),
+     "GetUser shows the user's permissions boundary, as IAM does"),
+    ("moto.iam.responses:IamResponse", "list_instance_profile_tags", _list_instance_profile_tags,
+     "IAM lists an instance profile's tags; moto keeps them but has no such operation"),
+))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# IAM's least-privilege tools that moto lacks
+
+
+def _condition_keys(document: Any, into: dict) -> None:
+    """The condition keys a policy document names, in order, once each (IAM compares keys without case)."""
+    from grader.policy import read_stored
+
+    policy = read_stored(document, "identity", None)
+    for statement in policy.statements:
+        for keys in (statement.condition or {}).values():
+            for key in (keys or {}) if isinstance(keys, dict) else ():
+                into.setdefault(str(key).lower(), str(key))
+
+
+def _documents_of(backend: Any, arn: str) -> list:
+    """The policy documents IAM reads for a user (with its groups'), a group or a role, named by ARN."""
+    from moto.iam.exceptions import NotFoundException
+
+    owners = []
+    kind, _, name = arn.split(":", 5)[-1].partition("/")
+    name = name.rsplit("/", 1)[-1]
+    if kind == "user":
+        user = backend.get_user(name)
+        owners = [user] + [group for group in backend.groups.values()
+                           if any(member.name == user.name for member in group.users)]
+    elif kind == "group":
+        owners = [backend.get_group(name)]
+    elif kind == "role":
+        owners = [backend.get_role(name)]
+    else:
+        raise NotFoundException(f"Entity {arn} does not exist.")
+    documents = []
+    for owner in owners:
+        documents.extend(owner.policies.values())
+        documents.extend(_default_document(policy) for policy in owner.managed_policies.values())
+    return [d for d in documents if d]
+
+
+def _default_document(policy: Any) -> Any:
+    for version in getattr(policy, "versions", []):
+        if version.is_default:
+            return version.document
+    return None
+
+
+def _context_keys(principal: bool) -> Callable:
+    """IAM's GetContextKeysForPrincipalPolicy / GetContextKeysForCustomPolicy, which moto lacks.
+
+    IAM API reference: the condition keys named in the entity's policies (a user's include its groups'), and in the
+    policies passed in ``PolicyInputList``.
+    """
+
+    def make(_original: Any) -> Callable:
+        def get_context_keys(self):
+            from moto.core.responses import ActionResult
+
+            found: dict = {}
+            documents = _documents_of(self.backend, self._get_param("PolicySourceArn")) if principal else []
+            documents += list(self._get_param("PolicyInputList") or [])
+            for document in documents:
+                _condition_keys(document, found)
+            return ActionResult({"ContextKeyNames": list(found.values())})
+
+        return get_context_keys
+
+    return make
+
+
+patches.register_all((
+    ("moto.iam.responses:IamResponse", "get_context_keys_for_principal_policy", _context_keys(True),
+     "IAM lists the condition keys of a principal's policies; moto has no such operation"),
+    ("moto.iam.responses:IamResponse", "get_context_keys_for_custom_policy", _context_keys(False),
+     "IAM lists the condition keys of the policies passed in; moto has no such operation"),
+))

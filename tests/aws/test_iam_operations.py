@@ -1,0 +1,71 @@
+"""IAM operations moto lacks or gets wrong, answered as IAM answers them.
+
+Pages (IAM API reference): https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutUserPermissionsBoundary.html,
+API_DeleteUserPermissionsBoundary.html, API_CreateUser.html (PermissionsBoundary), API_GetUser.html,
+API_ListInstanceProfileTags.html, API_GetContextKeysForPrincipalPolicy.html, API_GetContextKeysForCustomPolicy.html.
+"""
+
+from __future__ import annotations
+
+from support import ACCOUNT, allow, code_of, document, make_role, make_user, refused
+
+
+def boundary(aws, *statements) -> str:
+    return aws.client("iam").create_policy(PolicyName="Boundary", PolicyDocument=document(*statements))["Policy"]["Arn"]
+
+
+def test_a_users_permissions_boundary_is_set_shown_enforced_and_removed(aws):
+    """PutUserPermissionsBoundary sets it, GetUser shows it, IAM enforces it, DeleteUserPermissionsBoundary removes it
+    (IAM API reference; IAM User Guide, Permissions boundaries for IAM entities)."""
+    iam = aws.client("iam")
+    arn = boundary(aws, allow("sts:GetCallerIdentity"))
+    user = make_user(aws, "worker", allow(["s3:ListAllMyBuckets", "sts:GetCallerIdentity"]))
+    user.client("s3").list_buckets()
+    iam.put_user_permissions_boundary(UserName="worker", PermissionsBoundary=arn)
+    assert iam.get_user(UserName="worker")["User"]["PermissionsBoundary"] == {
+        "PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
+    assert code_of(refused(user.client("s3").list_buckets)) == "AccessDenied"
+    iam.delete_user_permissions_boundary(UserName="worker")
+    assert "PermissionsBoundary" not in iam.get_user(UserName="worker")["User"]
+    user.client("s3").list_buckets()
+
+
+def test_create_user_keeps_the_boundary_it_names(aws):
+    """CreateUser's PermissionsBoundary is the user's boundary from the start (IAM API reference, CreateUser)."""
+    iam = aws.client("iam")
+    arn = boundary(aws, allow("sts:GetCallerIdentity"))
+    assert iam.create_user(UserName="bounded", PermissionsBoundary=arn)["User"]["PermissionsBoundary"][
+        "PermissionsBoundaryArn"] == arn
+    assert iam.get_user(UserName="bounded")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == arn
+
+
+def test_a_boundary_for_a_user_that_does_not_exist_is_no_such_entity(aws):
+    error = refused(aws.client("iam").put_user_permissions_boundary, UserName="nobody",
+                    PermissionsBoundary=boundary(aws, allow("s3:*")))
+    assert code_of(error) == "NoSuchEntity"
+
+
+def test_an_instance_profiles_tags_are_listed(aws):
+    iam = aws.client("iam")
+    iam.create_instance_profile(InstanceProfileName="WebsiteProfile", Tags=[{"Key": "house", "Value": "12"}])
+    answer = iam.list_instance_profile_tags(InstanceProfileName="WebsiteProfile")
+    assert answer["Tags"] == [{"Key": "house", "Value": "12"}] and answer["IsTruncated"] is False
+
+
+def test_context_keys_of_a_principals_policies_and_of_custom_ones(aws):
+    """GetContextKeysForPrincipalPolicy: the condition keys in the entity's policies and in PolicyInputList;
+    GetContextKeysForCustomPolicy: those of the policies passed in."""
+    iam = aws.client("iam")
+    make_role(aws, "Reader", allow("s3:GetObject", condition={"StringEquals": {"aws:PrincipalTag/team": "blue"}}),
+              allow("s3:ListBucket", condition={"StringLike": {"s3:prefix": "porch/*"},
+                                                "Bool": {"aws:SecureTransport": "true"}}))
+    keys = iam.get_context_keys_for_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/Reader",
+        PolicyInputList=[document(allow("*", condition={"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}))],
+    )["ContextKeyNames"]
+    assert sorted(keys) == ["aws:PrincipalTag/team", "aws:SecureTransport", "aws:SourceIp", "s3:prefix"]
+    custom = iam.get_context_keys_for_custom_policy(PolicyInputList=[document(allow(
+        "sts:AssumeRole", condition={"DateLessThan": {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}}))])
+    assert custom["ContextKeyNames"] == ["aws:TokenIssueTime"]
+    assert code_of(refused(iam.get_context_keys_for_principal_policy,
+                           PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/Nobody")) == "NoSuchEntity"
