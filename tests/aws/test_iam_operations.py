@@ -69,3 +69,18 @@ def test_context_keys_of_a_principals_policies_and_of_custom_ones(aws):
     assert custom["ContextKeyNames"] == ["aws:TokenIssueTime"]
     assert code_of(refused(iam.get_context_keys_for_principal_policy,
                            PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:role/Nobody")) == "NoSuchEntity"
+
+
+def test_policies_granting_service_access_name_each_policy_that_allows_the_service(aws):
+    """ListPoliciesGrantingServiceAccess (IAM API reference): per service namespace, the identity's policies with an
+    Allow reaching it; an inline policy names its owner, a managed one its ARN."""
+    iam = aws.client("iam")
+    make_role(aws, "Reader", allow(["s3:GetObject", "s3:ListBucket"]))
+    iam.attach_role_policy(RoleName="Reader", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess")
+    answer = iam.list_policies_granting_service_access(Arn=f"arn:aws:iam::{ACCOUNT}:role/Reader",
+                                                       ServiceNamespaces=["s3", "ec2", "iam"])
+    by_service = {entry["ServiceNamespace"]: entry["Policies"] for entry in answer["PoliciesGrantingServiceAccess"]}
+    assert by_service["s3"] == [{"PolicyName": "Reader-policy", "PolicyType": "INLINE", "EntityType": "ROLE",
+                                 "EntityName": "Reader"}]
+    assert [p["PolicyArn"] for p in by_service["ec2"]] == ["arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"]
+    assert by_service["iam"] == []

@@ -396,3 +396,65 @@ patches.register_all((
     ("moto.iam.responses:IamResponse", "get_context_keys_for_custom_policy", _context_keys(False),
      "IAM lists the condition keys of the policies passed in; moto has no such operation"),
 ))
+
+
+def _grants_service(document: Any, namespace: str) -> bool:
+    """Whether a policy has an Allow statement whose actions reach ``namespace`` (``s3``: ``s3:*``, ``*``, ``s3:Get*``)."""
+    from grader.policy import read_stored
+
+    prefix = namespace.lower() + ":"
+    for statement in read_stored(document, "identity", None).statements:
+        if statement.effect != "Allow":
+            continue
+        if statement.actions and any(a == "*" or a.lower().startswith(prefix) for a in statement.actions):
+            return True
+        if statement.not_actions and not any(a in ("*", f"{namespace}:*") or a.lower() == prefix + "*"
+                                             for a in statement.not_actions):
+            return True
+    return False
+
+
+def _list_policies_granting_service_access(_original: Any) -> Callable:
+    """IAM's ListPoliciesGrantingServiceAccess, which moto lacks (IAM API reference): for each service namespace, the
+    identity's policies (a user's with its groups') that allow some action of it; inline ones name their owner."""
+
+    def list_policies_granting_service_access(self):
+        from moto.core.responses import ActionResult
+        from moto.iam.exceptions import NotFoundException
+
+        arn = self._get_param("Arn")
+        kind, _, name = arn.split(":", 5)[-1].partition("/")
+        name = name.rsplit("/", 1)[-1]
+        backend = self.backend
+        if kind == "user":
+            user = backend.get_user(name)
+            owners = [("USER", user)] + [("GROUP", group) for group in backend.groups.values()
+                                         if any(member.name == user.name for member in group.users)]
+        elif kind == "group":
+            owners = [("GROUP", backend.get_group(name))]
+        elif kind == "role":
+            owners = [("ROLE", backend.get_role(name))]
+        else:
+            raise NotFoundException(f"Entity {arn} does not exist.")
+        answer = []
+        for namespace in self._get_param("ServiceNamespaces") or []:
+            policies = []
+            for entity_type, owner in owners:
+                for policy_name, document in owner.policies.items():
+                    if _grants_service(document, namespace):
+                        policies.append({"PolicyName": policy_name, "PolicyType": "INLINE",
+                                         "EntityType": entity_type, "EntityName": owner.name})
+                for policy_arn, policy in owner.managed_policies.items():
+                    document = _default_document(policy)
+                    if document and _grants_service(document, namespace) and all(
+                            p.get("PolicyArn") != policy_arn for p in policies):
+                        policies.append({"PolicyName": policy.name, "PolicyType": "MANAGED", "PolicyArn": policy_arn})
+            answer.append({"ServiceNamespace": namespace, "Policies": policies})
+        return ActionResult({"PoliciesGrantingServiceAccess": answer, "IsTruncated": False})
+
+    return list_policies_granting_service_access
+
+
+patches.register("moto.iam.responses:IamResponse", "list_policies_granting_service_access",
+                 _list_policies_granting_service_access,
+                 "IAM lists the policies that let an identity use a service; moto has no such operation")
