@@ -20,7 +20,7 @@ from grader.credentials import ecs_agent as _ecs_agent, metadata as _metadata, m
 from grader.errors import show_errors_plainly
 from grader import gatehouse
 from grader.gatehouse import explaining as _why, rule as _rule, simulator as _simulator
-from grader.gatehouse.answers import describe_missing_model
+from grader.gatehouse.answers import describe_missing_model, not_run_message
 
 __all__ = ["LocalAccount", "start", "prepare", "chosen"]
 
@@ -31,6 +31,7 @@ class LocalAccount(engine.Sandbox):
     def _open(self) -> None:
         super()._open()
         self.simulator = _simulator.answer
+        self.not_run = lambda service, consequence: not_run_message(service, consequence)
         self.task_role_refusal = lambda definition, overrides, task_arn=None: _mint.task_role_refusal(
             self, definition, overrides, task_arn)
         gatehouse.install(self)

@@ -103,6 +103,9 @@ def _gated(original: Callable) -> Callable:
             if sandbox is None:
                 raise
             return unanswered(request, failure)
+        if sandbox is not None and answer is not None and tuple(answer[:1]) == (404,) and \
+                answer[2] == _MOTO_HAS_NO_SUCH_SERVICE:
+            return _service_not_run(sandbox, request)
         if answer is None and sandbox is not None:
             # moto does not serve this URL, so botocore would send it out: refuse here, where the message survives
             # (botocore would otherwise wrap the socket error in a bare "Could not connect to the endpoint URL").
@@ -112,6 +115,32 @@ def _gated(original: Callable) -> Callable:
 
     return process_request
 
+
+
+# moto's answer to a request for an AWS endpoint none of its backends serves (BotocoreStubber.process_request).
+_MOTO_HAS_NO_SUCH_SERVICE = "Not yet implemented"
+
+
+def _service_not_run(sandbox: Any, request: Any) -> tuple:
+    """The sandbox's words for a service that neither it nor moto runs, instead of moto's bare 404.
+
+    The gatehouse judges only the services the sandbox runs; a request signed for any other service reaches moto,
+    whose answer for an endpoint it does not serve is a 404 with no AWS error in it. The account's ``not_run`` hook
+    (the gatehouse's sentence, which lists the services the sandbox runs) words it, in the request's protocol.
+    """
+    service = routing.credential_service(request.url, request.headers) or "?"
+    wording = getattr(sandbox, "not_run", None)
+    message = wording(service, "this call has no answer here") if wording is not None else None
+    headers = request.headers
+    if headers.get("X-Amz-Target"):
+        protocol = "json"
+    elif str(headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+        protocol = "query"
+    else:
+        protocol = "rest-json"
+    return error_answer(protocol, NotImplementedHere(
+        message or f"The sandbox does not run {service}: it is outside this sandbox, so this call has no answer "
+                   "here."), _request_id())
 
 
 def _operation_of(service: Optional[str], request: Any, failure: Exception) -> Optional[str]:

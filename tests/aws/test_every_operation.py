@@ -157,3 +157,14 @@ def test_a_refused_caller_is_refused_before_the_sandbox_says_what_it_runs(aws):
     error = refused(nobody.client("iam").generate_service_last_accessed_details,
                     Arn=f"arn:aws:iam::{ACCOUNT}:role/placeholder")
     assert code_of(error) == "AccessDenied"
+
+
+def test_a_service_neither_the_sandbox_nor_its_engine_runs_is_named_too(aws):
+    """IAM Access Analyzer has no engine here: the learner gets NotImplemented naming the service and what the
+    sandbox runs, not the engine's bare 404."""
+    from support import code_of, message_of, refused
+
+    error = refused(aws.client("accessanalyzer").list_analyzers)
+    assert code_of(error) == "NotImplemented"
+    assert message_of(error).startswith("The sandbox does not run AWS IAM Access Analyzer (access-analyzer): this "
+                                        "call has no answer here. The sandbox runs ")
