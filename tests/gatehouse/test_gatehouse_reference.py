@@ -190,6 +190,9 @@ def test_the_services_tables_cover_the_services_the_walk_knows():
     assert {name for name, _ in services_run()} == set(_RESPONSES)
 
 
+_ENGINE_ANSWERS = ("The sandbox could not answer the operation ", "The sandbox does not run the operation ")
+
+
 @pytest.mark.parametrize("service", sorted(_RESPONSES))
 def test_no_operation_moto_answers_is_refused_as_not_implemented(aws, service):
     """Every operation of a service the sandbox runs, called by an administrator, reaches moto or is refused by
@@ -206,11 +209,12 @@ def test_no_operation_moto_answers_is_refused_as_not_implemented(aws, service):
         try:
             getattr(client, _method(client, operation))(**params)
         except ClientError as error:
+            # moto's own failure on an example value, or an operation moto stubs without answering, is answered by
+            # grader.aws.front_door after the gate let the call through: not the gatehouse's doing.
             if code_of(error) in ("NotImplemented", "InternalFailure") and \
-                    message_of(error).startswith("The sandbox"):
+                    message_of(error).startswith("The sandbox") and \
+                    not message_of(error).startswith(_ENGINE_ANSWERS):
                 refusals.append(f"{operation}: {message_of(error)}")
-        except Exception:  # moto's own failure on an example value: not the gatehouse's doing
-            pass
     assert not refusals, "\n".join(refusals)
 
 
