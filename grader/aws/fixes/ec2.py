@@ -13,6 +13,8 @@ registry (``grader.aws.patches``), installed by ``sandbox.start()`` and removed 
 * ``RunInstances`` with ``MinCount`` above one attached the profile to the first instance only; AWS attaches it to
   every instance it launches.
 
+* The account's instance metadata defaults (``ModifyInstanceMetadataDefaults``, ``GetInstanceMetadataDefaults``),
+  which moto lacks: each applies to an instance launched later whose request does not set that option.
 * ``ModifyInstanceMetadataOptions`` reset every option the request left out; AWS keeps them. The instance metadata
   service (``grader.credentials``) reads these options on every request, so a change takes effect at once.
 * An instance profile that does not exist, named at launch or in an association, was refused with IAM's
@@ -68,10 +70,37 @@ def _association_init(original_init):
     return association_init
 
 
+# The account's instance metadata defaults, per Region (EC2 API reference, ModifyInstanceMetadataDefaults): each
+# applies to an instance launched later whose launch request does not set that option.
+_DEFAULT_FIELDS = (("HttpTokens", "http_tokens"), ("HttpPutResponseHopLimit", "http_put_response_hop_limit"),
+                   ("HttpEndpoint", "http_endpoint"), ("InstanceMetadataTags", "instance_metadata_tags"))
+
+
+def metadata_defaults(backend: Any) -> dict:
+    """The account-level defaults set in this Region ({} until ModifyInstanceMetadataDefaults sets one)."""
+    return backend.__dict__.setdefault("_instance_metadata_defaults", {})
+
+
+def _apply_metadata_defaults(backend: Any, instance: Any, asked: dict) -> None:
+    from moto.ec2.models.instances import MetadataOptions
+
+    defaults = metadata_defaults(backend)
+    if not defaults:
+        return
+    now = instance.metadata_options
+    options = {"State": "applied", "HttpProtocolIpv6": now.http_protocol_ipv6}
+    for field, attribute in _DEFAULT_FIELDS:
+        value = asked.get(field)
+        options[field] = value if value not in (None, "") else defaults.get(field, getattr(now, attribute))
+    instance.metadata_options = MetadataOptions(options)
+
+
 def _run_instances(original_run):
     @functools.wraps(original_run)
     def run_instances(self, *args: Any, **kwargs: Any):
         reservation = original_run(self, *args, **kwargs)
+        for instance in reservation.instances:
+            _apply_metadata_defaults(self, instance, kwargs.get("metadata_options") or {})
         name = kwargs.get("iam_instance_profile_name")
         arn = kwargs.get("iam_instance_profile_arn")
         if name or arn:
@@ -154,6 +183,50 @@ def _modify_metadata_options(original):
     return modify_instance_metadata_options
 
 
+def _modify_metadata_defaults(_original: Any):
+    """EC2's ModifyInstanceMetadataDefaults, which moto lacks: ``no-preference`` (``-1`` for the hop limit) clears
+    an option; the others are the values ModifyInstanceMetadataOptions takes (EC2 API reference)."""
+
+    def modify_instance_metadata_defaults(self):
+        from moto.core.responses import ActionResult
+
+        defaults = metadata_defaults(self.ec2_backend)
+        allowed = {"HttpTokens": ("optional", "required"), "HttpEndpoint": ("enabled", "disabled"),
+                   "InstanceMetadataTags": ("enabled", "disabled")}
+        changes = {}
+        for field, values in allowed.items():
+            value = self._get_param(field)
+            if value is not None and value not in values + ("no-preference",):
+                raise _invalid(field, value)
+            if value is not None:
+                changes[field] = value
+        hop_limit = self._get_param("HttpPutResponseHopLimit")
+        if hop_limit is not None:
+            hop_limit = int(hop_limit)
+            if hop_limit != -1 and hop_limit not in HOP_LIMIT_RANGE:
+                raise _invalid("HttpPutResponseHopLimit", hop_limit)
+            changes["HttpPutResponseHopLimit"] = hop_limit
+        for field, value in changes.items():
+            if value in ("no-preference", -1):
+                defaults.pop(field, None)
+            else:
+                defaults[field] = value
+        return ActionResult({"Return": True})
+
+    return modify_instance_metadata_defaults
+
+
+def _get_metadata_defaults(_original: Any):
+    """EC2's GetInstanceMetadataDefaults, which moto lacks: the account-level settings of this Region."""
+
+    def get_instance_metadata_defaults(self):
+        from moto.core.responses import ActionResult
+
+        return ActionResult({"AccountLevel": dict(metadata_defaults(self.ec2_backend))})
+
+    return get_instance_metadata_defaults
+
+
 def _invalid(name: str, value: Any):
     from moto.ec2.exceptions import EC2ClientError
 
@@ -170,6 +243,10 @@ patches.register_all((
      "ReplaceIamInstanceProfileAssociation makes a new association, and the instance shows it at once"),
     ("moto.ec2.models.instances:InstanceBackend", "modify_instance_metadata_options", _modify_metadata_options,
      "ModifyInstanceMetadataOptions keeps the options a request leaves out"),
+    ("moto.ec2.responses:EC2Response", "modify_instance_metadata_defaults", _modify_metadata_defaults,
+     "EC2 keeps account-level instance metadata defaults per Region; moto has no such operation"),
+    ("moto.ec2.responses:EC2Response", "get_instance_metadata_defaults", _get_metadata_defaults,
+     "EC2 shows the account-level instance metadata defaults; moto has no such operation"),
     # moto imports the lookup by name into the modules that use it, so each of them is patched.
     *((owner, "filter_iam_instance_profiles", _filter_instance_profiles,
        "EC2 refuses an unknown instance profile with InvalidParameterValue, in EC2's words")

@@ -4,7 +4,12 @@
 * the administrator: the IAM user ``administrator`` with ``AdministratorAccess``, made at its first request;
 * AWS's managed policies, read once per process rather than once per account, and read-only for every account;
 * IAM's unique ids in AWS's form (AIDA, AGPA, AIPA);
-* IAM's policy simulator, which moto lacks: answered by the account's ``simulator`` (the gatehouse's).
+* IAM's policy simulator, which moto lacks: answered by the account's ``simulator`` (the gatehouse's);
+* role sessions issued on the sandbox clock, keeping their source identity and session tags (``aws:TokenIssueTime``,
+  ``aws:SourceIdentity``, ``aws:PrincipalTag``), and AssumeRole answering the source identity back;
+* a user's permissions boundary (CreateUser's, PutUserPermissionsBoundary, DeleteUserPermissionsBoundary, GetUser);
+* what moto lacks of IAM's least-privilege tools and of the book's world: GetContextKeysForPrincipalPolicy,
+  GetContextKeysForCustomPolicy, ListPoliciesGrantingServiceAccess, ListInstanceProfileTags.
 """
 
 from __future__ import annotations
