@@ -19,7 +19,8 @@ from grader.aws.names import DEFAULT_SEED
 from grader.credentials import ecs_agent as _ecs_agent, metadata as _metadata, mint as _mint, sessions as _sessions
 from grader.errors import show_errors_plainly
 from grader import gatehouse
-from grader.gatehouse import explaining as _why, rule as _rule, simulator as _simulator
+from grader.gatehouse import explaining as _why, last_accessed as _last_accessed, rule as _rule
+from grader.gatehouse import simulator as _simulator
 from grader.gatehouse.answers import describe_missing_model, not_run_message
 
 __all__ = ["LocalAccount", "start", "prepare", "chosen"]
@@ -32,6 +33,7 @@ class LocalAccount(engine.Sandbox):
         super()._open()
         self.simulator = _simulator.answer
         self.not_run = lambda service, consequence: not_run_message(service, consequence)
+        self.service_last_accessed = lambda arn: _last_accessed.report(self, arn)
         self.task_role_refusal = lambda definition, overrides, task_arn=None: _mint.task_role_refusal(
             self, definition, overrides, task_arn)
         gatehouse.install(self)

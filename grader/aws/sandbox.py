@@ -67,6 +67,7 @@ class Sandbox:
     simulator: Optional[Callable] = None      # (operation, querystring, account id) -> IAM's XML answer
     task_role_refusal: Optional[Callable] = None  # (task definition, overrides, task ARN) -> ECS's refusal or None
     not_run: Optional[Callable] = None        # (service, consequence) -> the sandbox's sentence for a missing service
+    service_last_accessed: Optional[Callable] = None  # (entity ARN) -> IAM's ServicesLastAccessed for it
     _mock: Any = None
     _saved_environ: dict = field(default_factory=dict)
     _admin: Optional[boto3.Session] = None

@@ -118,7 +118,8 @@ def _admit(sandbox, log, raw, scope, table, signing_name) -> Optional[tuple]:
 
     protocol = protocol_of(table, signing_name)
     # Only refusals carry a request id (it is how why() finds them); an allowed call gets moto's own.
-    entry = Entry("", identity.arn, signing_name, operation, True, policies=identity.policy_names)
+    entry = Entry("", identity.arn, signing_name, operation, True, policies=identity.policy_names,
+                  at=sandbox.clock.now())
     if identity.unreadable:
         entry.note = "Left out: " + "; ".join(identity.unreadable)
 

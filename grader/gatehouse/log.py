@@ -36,6 +36,7 @@ class Entry:
     decisions: list = field(default_factory=list)  # Decision objects, one per check
     policies: list = field(default_factory=list)   # the names of the policies looked at
     note: Optional[str] = None                     # what else the reader should know
+    at: Any = None                                 # when, on the sandbox clock (IAM's last accessed information)
 
     @property
     def decision(self) -> Optional[Decision]:

@@ -128,15 +128,16 @@ def test_every_operation_answers_as_aws_would(aws, service):
 
 
 def test_an_operation_outside_the_sandbox_is_named_in_its_refusal(aws):
-    """moto lacks iam:GenerateServiceLastAccessedDetails: the learner gets a ClientError naming it, in IAM's query
-    protocol."""
+    """moto lacks iam:GetServiceLastAccessedDetailsWithEntities: the learner gets a ClientError naming it, in IAM's
+    query protocol."""
     from support import code_of, message_of, refused
 
-    error = refused(aws.client("iam").generate_service_last_accessed_details, Arn=f"arn:aws:iam::{ACCOUNT}:role/R")
+    error = refused(aws.client("iam").get_service_last_accessed_details_with_entities, JobId="0" * 36,
+                    ServiceNamespace="s3")
     assert code_of(error) == "NotImplemented"
-    assert message_of(error) == ("The sandbox does not run the operation GenerateServiceLastAccessedDetails of AWS "
-                                 "Identity and Access Management (iam): it is outside this sandbox, so this call has no "
-                                 "answer here.")
+    assert message_of(error) == ("The sandbox does not run the operation GetServiceLastAccessedDetailsWithEntities of "
+                                 "AWS Identity and Access Management (iam): it is outside this sandbox, so this call has "
+                                 "no answer here.")
 
 
 def test_a_json_service_names_the_operation_too(aws):

@@ -84,3 +84,24 @@ def test_policies_granting_service_access_name_each_policy_that_allows_the_servi
                                  "EntityName": "Reader"}]
     assert [p["PolicyArn"] for p in by_service["ec2"]] == ["arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"]
     assert by_service["iam"] == []
+
+
+def test_last_accessed_details_list_the_allowed_services_and_when_the_role_last_tried_each(aws):
+    """GenerateServiceLastAccessedDetails and GetServiceLastAccessedDetails (IAM API reference; IAM User Guide,
+    Refining permissions in AWS using last accessed information): the services the role's policies allow, each
+    with the last attempt by one of its sessions, on the account's clock; a service never tried has no date."""
+    from support import assume
+
+    iam = aws.client("iam")
+    arn = make_role(aws, "Reader", allow(["s3:ListAllMyBuckets", "ec2:DescribeInstances"]))
+    assume(aws, arn).client("s3").list_buckets()
+    used_at = aws.clock.now()
+    job = iam.generate_service_last_accessed_details(Arn=arn)["JobId"]
+    report = iam.get_service_last_accessed_details(JobId=job)
+    assert report["JobStatus"] == "COMPLETED" and report["JobType"] == "SERVICE_LEVEL"
+    services = {line["ServiceNamespace"]: line for line in report["ServicesLastAccessed"]}
+    assert set(services) == {"s3", "ec2"}
+    assert services["s3"]["LastAuthenticatedEntity"] == arn and services["s3"]["TotalAuthenticatedEntities"] == 1
+    assert abs((services["s3"]["LastAuthenticated"] - used_at).total_seconds()) < 5
+    assert "LastAuthenticated" not in services["ec2"] and services["ec2"]["TotalAuthenticatedEntities"] == 0
+    assert code_of(refused(iam.get_service_last_accessed_details, JobId="0" * 36)) == "NoSuchEntity"

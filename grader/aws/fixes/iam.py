@@ -341,7 +341,7 @@ def _condition_keys(document: Any, into: dict) -> None:
                 into.setdefault(str(key).lower(), str(key))
 
 
-def _documents_of(backend: Any, arn: str) -> list:
+def documents_of(backend: Any, arn: str) -> list:
     """The policy documents IAM reads for a user (with its groups'), a group or a role, named by ARN."""
     from moto.iam.exceptions import NotFoundException
 
@@ -384,7 +384,7 @@ def _context_keys(principal: bool) -> Callable:
             from moto.core.responses import ActionResult
 
             found: dict = {}
-            documents = _documents_of(self.backend, self._get_param("PolicySourceArn")) if principal else []
+            documents = documents_of(self.backend, self._get_param("PolicySourceArn")) if principal else []
             documents += list(self._get_param("PolicyInputList") or [])
             for document in documents:
                 _condition_keys(document, found)
@@ -403,7 +403,7 @@ patches.register_all((
 ))
 
 
-def _grants_service(document: Any, namespace: str) -> bool:
+def grants_service(document: Any, namespace: str) -> bool:
     """Whether a policy has an Allow statement whose actions reach ``namespace`` (``s3``: ``s3:*``, ``*``, ``s3:Get*``)."""
     from grader.policy import read_stored
 
@@ -446,12 +446,12 @@ def _list_policies_granting_service_access(_original: Any) -> Callable:
             policies = []
             for entity_type, owner in owners:
                 for policy_name, document in owner.policies.items():
-                    if _grants_service(document, namespace):
+                    if grants_service(document, namespace):
                         policies.append({"PolicyName": policy_name, "PolicyType": "INLINE",
                                          "EntityType": entity_type, "EntityName": owner.name})
                 for policy_arn, policy in owner.managed_policies.items():
                     document = _default_document(policy)
-                    if document and _grants_service(document, namespace) and all(
+                    if document and grants_service(document, namespace) and all(
                             p.get("PolicyArn") != policy_arn for p in policies):
                         policies.append({"PolicyName": policy.name, "PolicyType": "MANAGED", "PolicyArn": policy_arn})
             answer.append({"ServiceNamespace": namespace, "Policies": policies})
@@ -463,3 +463,59 @@ def _list_policies_granting_service_access(_original: Any) -> Callable:
 patches.register("moto.iam.responses:IamResponse", "list_policies_granting_service_access",
                  _list_policies_granting_service_access,
                  "IAM lists the policies that let an identity use a service; moto has no such operation")
+
+
+def _generate_last_accessed(_original: Any) -> Callable:
+    """IAM's GenerateServiceLastAccessedDetails, which moto lacks: a report job, complete at once, of the services
+    the entity's policies allow and when the entity last tried each (IAM API reference; IAM User Guide, Refining
+    permissions using last accessed information). The account's ``service_last_accessed`` hook (the gatehouse,
+    which saw every attempt, allowed or refused) writes the report."""
+
+    def generate_service_last_accessed_details(self):
+        import uuid
+
+        from moto.core.responses import ActionResult
+
+        arn = self._get_param("Arn")
+        documents_of(self.backend, arn)   # NoSuchEntity, in IAM's words, for an entity that does not exist
+        box = account.running()
+        hook = getattr(box, "service_last_accessed", None)
+        now = box.clock.now() if box is not None else _dt.datetime.now(_dt.timezone.utc)
+        job = {"JobStatus": "COMPLETED", "JobType": self._get_param("Granularity") or "SERVICE_LEVEL",
+               "JobCreationDate": now, "JobCompletionDate": now,
+               "ServicesLastAccessed": hook(arn) if hook is not None else [], "IsTruncated": False}
+        job_id = str(uuid.UUID(int=random_bits()))
+        self.backend.__dict__.setdefault("_last_accessed_jobs", {})[job_id] = job
+        return ActionResult({"JobId": job_id})
+
+    return generate_service_last_accessed_details
+
+
+def random_bits() -> int:
+    from moto.moto_api._internal import mock_random
+
+    return mock_random.getrandbits(128)
+
+
+def _get_last_accessed(_original: Any) -> Callable:
+    """IAM's GetServiceLastAccessedDetails, which moto lacks: the report of a job GenerateServiceLastAccessedDetails
+    started (IAM API reference)."""
+
+    def get_service_last_accessed_details(self):
+        from moto.core.responses import ActionResult
+        from moto.iam.exceptions import NotFoundException
+
+        job = self.backend.__dict__.get("_last_accessed_jobs", {}).get(self._get_param("JobId"))
+        if job is None:
+            raise NotFoundException(f"No job found with ID {self._get_param('JobId')}.")
+        return ActionResult(job)
+
+    return get_service_last_accessed_details
+
+
+patches.register_all((
+    ("moto.iam.responses:IamResponse", "generate_service_last_accessed_details", _generate_last_accessed,
+     "IAM reports when an entity last used each service its policies allow; moto has no such operation"),
+    ("moto.iam.responses:IamResponse", "get_service_last_accessed_details", _get_last_accessed,
+     "IAM answers the last accessed report it generated; moto has no such operation"),
+))
