@@ -196,7 +196,8 @@ def _no_model(self, service_name, type_name, api_version=None):
     raise UnknownServiceError(service_name=service_name, known_service_names="ec2, iam, s3")
 
 
-def test_a_service_aws_has_but_the_page_does_not_carry_is_named_as_the_sandbox_names_it():
+def test_a_service_aws_has_but_the_page_does_not_carry_is_named_as_the_sandbox_names_it(aws):
+    """As in a page, where the loader's patch is in place only while an account runs (its home says what it runs)."""
     from botocore.exceptions import UnknownServiceError
 
     with pytest.raises(UnknownServiceError) as refused:
