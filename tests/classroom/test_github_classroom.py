@@ -8,6 +8,7 @@ repositories as ``gh classroom clone student-repos`` lays them out.
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -69,8 +70,10 @@ def test_the_workflow_is_github_classrooms_a_graded_step_per_visible_check(start
 def _grade_as_the_runner(repository: Path, workflow_steps: list) -> dict:
     points = {}
     for step in workflow_steps:
-        done = subprocess.run(step["with"]["command"].replace("python", sys.executable, 1), shell=True,
-                              cwd=repository, capture_output=True, text=True, timeout=600)
+        command = shlex.split(step["with"]["command"])  # as the runner's shell splits it
+        assert command[0] == "python"
+        done = subprocess.run([sys.executable, *command[1:]], cwd=repository, capture_output=True, text=True,
+                              timeout=600)
         assert done.returncode in (0, 1), done.stderr
         points[step["id"]] = step["with"]["max-score"] if done.returncode == 0 else 0
     return points

@@ -176,7 +176,8 @@ def test_an_exercise_is_solved_self_checked_and_handed_in_from_the_browser(drive
             break
         time.sleep(0.5)
     assert len(answers_shown) == len(parts), f"the panel answered {answers_shown}"
-    assert all(text.strip().startswith("PASS") for text in answers_shown), answers_shown
+    # A solved part passes everything the browser checks; a part with aspects left for grading says so.
+    assert all(text.strip().startswith(("PASS", "NOT YET CONFIRMED")) for text in answers_shown), answers_shown
 
     # Hand in: File > Download, as a learner would; the notebook keeps every cell's nbgrader metadata.
     driver.execute_script("return window.jupyterapp.commands.execute('docmanager:save')")
