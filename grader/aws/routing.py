@@ -139,11 +139,18 @@ def moto_service(url: str) -> Optional[str]:
     This is moto's own walk (``BotocoreStubber.process_request``), step for step: a backend whose pattern matches
     but none of whose URLs does is passed over, and the next pattern is tried.
     """
-    from moto.backend_index import backend_url_patterns
     from moto.core.utils import get_equivalent_url_in_aws_domain
 
     parsed, _ = get_equivalent_url_in_aws_domain(url)
-    clean = f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+    return _moto_service_of(f"{parsed.scheme}://{parsed.netloc}{parsed.path}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _moto_service_of(clean: str) -> Optional[str]:
+    """moto's walk for one URL without its query: the same URL always goes to the same backend, so it is walked once
+    (some 150 patterns; a chapter calls the same few URLs again and again)."""
+    from moto.backend_index import backend_url_patterns
+
     for service, pattern in backend_url_patterns:
         if pattern.match(clean) and any(url_pattern.match(clean) for url_pattern in _backend_urls(service)):
             return service
