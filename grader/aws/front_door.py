@@ -116,7 +116,6 @@ def _gated(original: Callable) -> Callable:
     return process_request
 
 
-
 # moto's answer to a request for an AWS endpoint none of its backends serves (BotocoreStubber.process_request).
 _MOTO_HAS_NO_SUCH_SERVICE = "Not yet implemented"
 

@@ -26,6 +26,7 @@ from typing import Any, Mapping, Optional, Union
 import boto3
 
 from grader.aws import state as aws
+from grader.credentials.places import task_arn_of
 from grader.credentials.sessions import (admin_client, block_awsvpc_task_metadata_access, block_task_metadata_access,
                                          execution_role_session, metadata_service, on_instance, task_registration)
 from grader.errors import GatedCommunityError
@@ -37,12 +38,6 @@ AGENT_VERSION_INFO = {"agentVersion": "1.82.0", "agentHash": "ef0a53d6", "docker
 
 class AgentNotRegistered(GatedCommunityError):
     pass
-
-
-def _task_arn(task: Union[str, Mapping]) -> str:
-    if isinstance(task, Mapping):
-        return task.get("taskArn") or task["tasks"][0]["taskArn"]
-    return task
 
 
 class EcsAgent:
@@ -163,16 +158,16 @@ class EcsAgent:
 
     def stop_task(self, task: Union[str, Mapping], reason: str = "Stopped by the ECS agent") -> dict:
         """Stop a task (as the scheduler); its credentials endpoint stops answering, as the agent's does."""
-        return self._scheduler().stop_task(cluster=self.cluster, task=_task_arn(task), reason=reason)["task"]
+        return self._scheduler().stop_task(cluster=self.cluster, task=task_arn_of(task), reason=reason)["task"]
 
     def pull_images(self, task: Union[str, Mapping]) -> dict:
         """What the agent does before starting containers from ECR: ecr:GetAuthorizationToken as the execution role."""
-        return execution_role_session(_task_arn(task), sandbox=self.sandbox).client("ecr").get_authorization_token()
+        return execution_role_session(task_arn_of(task), sandbox=self.sandbox).client("ecr").get_authorization_token()
 
     def send_logs(self, task: Union[str, Mapping], log_group: str, messages: list[str],
                   *, stream_prefix: str = "app") -> str:
         """Deliver container output to CloudWatch Logs as the awslogs driver does: as the execution role."""
-        registration = task_registration(_task_arn(task), sandbox=self.sandbox)
+        registration = task_registration(task_arn_of(task), sandbox=self.sandbox)
         logs = execution_role_session(registration.task_arn, sandbox=self.sandbox).client("logs")
         stream = f"{stream_prefix}/{registration.task_id}"
         logs.create_log_stream(logGroupName=log_group, logStreamName=stream)

@@ -27,7 +27,7 @@ from grader.aws.state import UnknownInstance, find_instance, instance_profile_of
 from grader.credentials.errors import InstanceMetadataBlocked, NoTaskRole, RoleNotFound, RoleNotTrusted, UnknownTask
 from grader.aws.chain import stamp
 from grader.credentials.mint import ECS_TASKS_SERVICE, EC2_SERVICE, ROTATE_BEFORE, launch_refusal, mint_role_session
-from grader.credentials.places import Place, here
+from grader.credentials.places import Place, here, task_arn_of
 
 __all__ = ["MetadataService", "service_of", "TaskRegistration", "find_task", "UnknownTask", "NoTaskRole",
            "InstanceMetadataBlocked", "MAX_TOKEN_TTL"]
@@ -56,19 +56,9 @@ def _ecs_backend(sandbox: Any):
     return aws.ecs(sandbox.account_id, sandbox.region)
 
 
-def _task_arn_of(task: Union[str, Mapping]) -> str:
-    if isinstance(task, Mapping):
-        if "taskArn" in task:
-            return task["taskArn"]
-        if "tasks" in task and task["tasks"]:
-            return task["tasks"][0]["taskArn"]
-        raise UnknownTask(f"Pass a task ARN or a task as ECS describes it (with 'taskArn'), not {dict(task)!r}.")
-    return task
-
-
 def find_task(sandbox: Any, task: Union[str, Mapping]):
     """moto's task for an ARN, an id, or a task dict from run_task/start_task/describe_tasks."""
-    wanted = _task_arn_of(task)
+    wanted = task_arn_of(task)
     for tasks in _ecs_backend(sandbox).tasks.values():
         for arn, found in tasks.items():
             if arn == wanted or arn.split("/")[-1] == wanted:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Union
 
 from grader import account
+from grader.credentials.errors import UnknownTask
 
-__all__ = ["Place", "here", "inside", "at"]
+__all__ = ["Place", "here", "inside", "at", "task_arn_of"]
 
 @dataclass(frozen=True)
 class Place:
@@ -55,3 +56,14 @@ def at(place: Optional[Place], function: Callable) -> Callable:
             _place.reset(token)
 
     return run
+
+def task_arn_of(task: Union[str, Mapping]) -> str:
+    """The ARN a learner means by a task: an ARN or id as given, or the task of what run_task, start_task or
+    describe_tasks returned."""
+    if isinstance(task, Mapping):
+        if "taskArn" in task:
+            return task["taskArn"]
+        if "tasks" in task and task["tasks"]:
+            return task["tasks"][0]["taskArn"]
+        raise UnknownTask(f"Pass a task ARN or a task as ECS describes it (with 'taskArn'), not {dict(task)!r}.")
+    return str(task)

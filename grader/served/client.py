@@ -21,7 +21,7 @@ from grader.aws.clock import Clock
 from grader.aws.names import (ACCOUNT_ID, ADMIN_ACCESS_KEY_ID, ADMIN_SECRET_ACCESS_KEY, CREDENTIAL_VARIABLES,
                               DEFAULT_SEED, REGION, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY)
 from grader.credentials.errors import CredentialsError
-from grader.credentials.places import Place, here
+from grader.credentials.places import Place, here, task_arn_of
 from grader.credentials.sessions import session_from_environment
 from grader.errors import GatedCommunityError, SandboxNetworkBlocked, show_errors_plainly
 from grader.served.wire import VARIABLE, place_from, place_to, receive, send
@@ -260,13 +260,13 @@ class ServedAccount:
 
     def in_task(self, task: Union[str, Mapping]):
         """A session for code in the task: botocore's own chain, asking the served container endpoint first."""
-        return _session(self.agent_call("task_environment", _task_ref(task)))
+        return _session(self.agent_call("task_environment", task_arn_of(task)))
 
     def place_of(self, where: Any) -> Place:
         """Where ``inside(where)`` puts the kernel's code: the served account says which instance a task runs on."""
         if isinstance(where, Place):
             return where
-        ref = where if isinstance(where, str) else _task_ref(where)
+        ref = where if isinstance(where, str) else task_arn_of(where)
         return place_from(self.agent_call("place", ref)["place"])
 
     def link_local(self) -> "ServedLinkLocal":
@@ -343,12 +343,6 @@ def _session(answer: dict):
     return session_from_environment(answer["environment"], place_from(answer["place"]))
 
 
-def _task_ref(task: Union[str, Mapping]) -> str:
-    if isinstance(task, Mapping):
-        return task.get("taskArn") or task["tasks"][0]["taskArn"]
-    return str(task)
-
-
 class ServedAgent:
     """The ECS agent on an instance of the served account: the grader's agent does the work, in its account."""
 
@@ -403,11 +397,11 @@ class ServedAgent:
         return self._call("start_task", task_definition, overrides=overrides, started_by=started_by)
 
     def stop_task(self, task: Union[str, Mapping], reason: str = "Stopped by the ECS agent") -> dict:
-        return self._call("stop_task", _task_ref(task), reason=reason)
+        return self._call("stop_task", task_arn_of(task), reason=reason)
 
     def pull_images(self, task: Union[str, Mapping]) -> dict:
-        return self._call("pull_images", _task_ref(task))
+        return self._call("pull_images", task_arn_of(task))
 
     def send_logs(self, task: Union[str, Mapping], log_group: str, messages: list,
                   *, stream_prefix: str = "app") -> str:
-        return self._call("send_logs", _task_ref(task), log_group, list(messages), stream_prefix=stream_prefix)
+        return self._call("send_logs", task_arn_of(task), log_group, list(messages), stream_prefix=stream_prefix)
