@@ -32,7 +32,7 @@ class LocalAccount(engine.Sandbox):
     def _open(self) -> None:
         super()._open()
         self.simulator = _simulator.answer
-        self.not_run = lambda service, consequence: not_run_message(service, consequence)
+        self.not_run = not_run_message
         self.service_last_accessed = lambda arn: _last_accessed.report(self, arn)
         self.task_role_refusal = lambda definition, overrides, task_arn=None: _mint.task_role_refusal(
             self, definition, overrides, task_arn)
